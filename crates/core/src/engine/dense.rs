@@ -1,0 +1,127 @@
+//! The dense engine: `w` in ambient coordinates, any data, faer column operations.
+//!
+//! Invariant: `norm_sq` is `||w||^2` of the current `w`, recomputed after every step. A step
+//! allocates nothing. This engine does not sample batches or decide when to stop.
+
+use super::{Engine, IterateState, orthonormal_stationarity};
+use crate::batch::Batch;
+use crate::config::Activation;
+use crate::data::Data;
+use crate::model::sample_terms;
+use faer::{Col, ColRef, Scale};
+
+/// SGD on `w` in `R^d`; a step costs O(b d).
+#[derive(Debug, Clone)]
+pub struct DenseEngine<'a> {
+    data: &'a Data,
+    activation: Activation,
+    eta: f64,
+    w: Col<f64>,
+    w0: Col<f64>,
+    norm_sq: f64,
+    /// Scratch: the coefficient of each batch member's `x_i` in the batch gradient.
+    coef: Vec<f64>,
+}
+
+impl<'a> DenseEngine<'a> {
+    /// Starts at `w0` (length `d`).
+    pub fn new(data: &'a Data, activation: Activation, eta: f64, w0: &[f64]) -> Self {
+        assert_eq!(w0.len(), data.d(), "initial point has the wrong dimension");
+        let w0 = ColRef::from_slice(w0).to_owned();
+        let norm_sq = w0.squared_norm_l2();
+        Self { data, activation, eta, w: w0.clone(), w0, norm_sq, coef: vec![0.0; data.n()] }
+    }
+
+    fn coords(&self) -> Vec<f64> {
+        let u: Col<f64> = self.data.matrix().transpose() * &self.w;
+        u.iter().copied().collect()
+    }
+}
+
+impl Engine for DenseEngine<'_> {
+    fn name(&self) -> &'static str {
+        "dense"
+    }
+
+    fn step(&mut self, batch: &Batch<'_>) {
+        let x = self.data.matrix();
+        let norms = self.data.norms_sq();
+        let h = self.eta / batch.size as f64;
+        let mut s_batch = 0.0;
+        for (k, &i) in batch.members.iter().enumerate() {
+            let m = f64::from(batch.count(k));
+            let u: f64 = x.col(i).transpose() * &self.w;
+            let t = sample_terms(self.activation, u, self.norm_sq, norms[i]);
+            self.coef[k] = m * t.a;
+            s_batch += m * t.s;
+        }
+        // w <- w - h (sum_k m_k a_k x_k + S_B w) = (1 - h S_B) w - h sum_k m_k a_k x_k.
+        self.w *= Scale(1.0 - h * s_batch);
+        for (k, &i) in batch.members.iter().enumerate() {
+            if self.coef[k] != 0.0 {
+                self.w += Scale(-h * self.coef[k]) * x.col(i);
+            }
+        }
+        self.norm_sq = self.w.squared_norm_l2();
+    }
+
+    fn norm_sq(&self) -> f64 {
+        self.norm_sq
+    }
+
+    fn stationarity(&self, full_batch: bool) -> f64 {
+        let u = self.coords();
+        if self.data.is_orthonormal() {
+            let perp = self.state_perp_sq(&u).sqrt();
+            return orthonormal_stationarity(self.activation, &u, perp, full_batch);
+        }
+        let r = self.norm_sq;
+        let norms = self.data.norms_sq();
+        let x = self.data.matrix();
+        let terms = u.iter().zip(norms).map(|(&ui, &ci)| sample_terms(self.activation, ui, r, ci));
+        if full_batch {
+            let n = self.data.n() as f64;
+            let mut g = Col::<f64>::zeros(self.data.d());
+            let mut s_total = 0.0;
+            for (i, t) in terms.enumerate() {
+                g += Scale(t.a) * x.col(i);
+                s_total += t.s;
+            }
+            g += Scale(s_total) * &self.w;
+            g.norm_l2() / n
+        } else {
+            let mut worst = 0.0f64;
+            for (i, t) in terms.enumerate() {
+                let g: Col<f64> = Scale(t.a) * x.col(i) + Scale(t.s) * &self.w;
+                worst = worst.max(g.norm_l2());
+            }
+            worst
+        }
+    }
+
+    fn state(&self) -> IterateState {
+        let u = self.coords();
+        let r = self.norm_sq;
+        let loss = u
+            .iter()
+            .zip(self.data.norms_sq())
+            .map(|(&ui, &ci)| sample_terms(self.activation, ui, r, ci).loss)
+            .sum::<f64>()
+            / self.data.n() as f64;
+        let perp_sq = self.data.is_orthonormal().then(|| self.state_perp_sq(&u));
+        let dot_init: f64 = self.w.transpose() * &self.w0;
+        IterateState { u, norm_sq: r, perp_sq, dot_init, loss }
+    }
+
+    fn ambient(&self) -> Vec<f64> {
+        self.w.iter().copied().collect()
+    }
+}
+
+impl DenseEngine<'_> {
+    /// `||w - X u||^2` for orthonormal data, computed from the residual vector itself.
+    fn state_perp_sq(&self, u: &[f64]) -> f64 {
+        let projection: Col<f64> = self.data.matrix() * ColRef::from_slice(u);
+        (&self.w - &projection).squared_norm_l2()
+    }
+}

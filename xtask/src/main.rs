@@ -1,0 +1,40 @@
+//! The aesgd command line: `cargo xtask <command>`.
+//!
+//! This binary is the edge of the workspace: it turns flags into typed core configurations,
+//! runs them (in parallel, with progress on stderr), and writes tables or JSON. It holds no
+//! numerics of its own.
+
+mod run_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Reproduce and explore Ghosh, Frei, Ha and Yu (JMLR 2025): SGD batch size and feature
+/// selection in a single-neuron autoencoder on orthogonal data.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train the single-neuron autoencoder with SGD for one or more batch sizes and seeds, and
+    /// print one row a run (or one JSON object a line) and a summary per batch size.
+    Run(run_cmd::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run_cmd::execute(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
