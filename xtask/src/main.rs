@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     /// Train the single-neuron autoencoder with SGD for one or more batch sizes and seeds, and
     /// print one row a run (or one JSON object a line) and a summary per batch size.
+    #[command(after_long_help = run_cmd::COLUMNS_HELP)]
     Run(run_cmd::RunArgs),
 }
 

@@ -12,6 +12,26 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
+/// The table's columns, shown by `cargo xtask run --help`.
+pub const COLUMNS_HELP: &str = "\
+Columns (u_i = <w, x_i> are the data coordinates of the final iterate w):
+  outcome   converged (stationarity <= --tol at a check), max_steps, or diverged (||w|| > 1e10 or NaN)
+  steps     steps taken
+  loss_gap  L(w) - L*, with L* = (n-1)/(2n) on orthonormal data
+  support   number of |u_i| > support-threshold * max_j |u_j|; eff_sup = (sum u^2)^2 / sum u^4
+  linf      max |u_i| / ||w||;  cos_w0 = |cos(w, w_0)|;  cos_gd = |cos(w, predicted full-batch limit)|
+  sel       the selected data point when the support is one
+  trH_lim   Hessian trace at the identified limit point (small coordinates zeroed, renormalised)
+  trH_it    Hessian trace at the raw final iterate (differs for ReLU: tiny positive coordinates
+            still count as active there)
+
+Stationarity is the largest norm of a batch gradient the schedule can draw: ||grad L|| for full
+batch, max_i ||grad l_i|| for random batches, the largest window gradient for cyclic batches.
+--json prints every field of every run, one JSON object a line.
+
+Example: ReLU, n = d = 20, every batch size class, 8 seeds:
+  cargo xtask run --activation relu --n 20 --batch 1,5,10,19,20 --seeds 8";
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ActivationArg {
     Linear,
@@ -50,6 +70,7 @@ enum EngineArg {
 
 /// Flags of `cargo xtask run`.
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct RunArgs {
     /// Activation of the neuron.
     #[arg(long, value_enum, default_value = "relu")]
@@ -280,12 +301,30 @@ fn fmt_opt(x: Option<f64>, precision: usize) -> String {
 fn print_table(base: &RunConfig, records: &[RunRecord]) {
     println!(
         "# {} autoencoder, n = {}, d = {}, eta = {}, schedule = {}, data = {}, init scale = {}",
-        base.activation, base.n, base.d, base.eta, base.schedule, base.data.name(), base.init_scale
+        base.activation,
+        base.n,
+        base.d,
+        base.eta,
+        base.schedule,
+        base.data.name(),
+        base.init_scale
     );
     println!(
         "{:>5} {:>4} {:>10} {:>11} {:>9} {:>7} {:>7} {:>6} {:>7} {:>7} {:>5} {:>8} {:>8} {:>7}",
-        "batch", "seed", "outcome", "steps", "loss_gap", "support", "eff_sup", "linf", "cos_w0", "cos_gd",
-        "sel", "trH_lim", "trH_it", "secs"
+        "batch",
+        "seed",
+        "outcome",
+        "steps",
+        "loss_gap",
+        "support",
+        "eff_sup",
+        "linf",
+        "cos_w0",
+        "cos_gd",
+        "sel",
+        "trH_lim",
+        "trH_it",
+        "secs"
     );
     for r in records {
         println!(
@@ -314,20 +353,20 @@ fn print_table(base: &RunConfig, records: &[RunRecord]) {
         let rows: Vec<&RunRecord> = records.iter().filter(|r| r.batch == b).collect();
         let total = rows.len();
         let count = |f: &dyn Fn(&RunRecord) -> bool| rows.iter().filter(|r| f(r)).count();
-        let range = |f: &dyn Fn(&RunRecord) -> f64| {
+        let range = |f: &dyn Fn(&RunRecord) -> f64, precision: usize| {
             let values: Vec<f64> = rows.iter().map(|r| f(r)).collect();
             let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            format!("{lo:.3}..{hi:.3}")
+            format!("{lo:.precision$}..{hi:.precision$}")
         };
         println!(
             "batch {b:>4}: converged {}/{total}, diverged {}/{total}, single data point {}/{total}; support {}; cos(w, w0) {}; trH(limit) {}",
             count(&|r| r.outcome == "converged"),
             count(&|r| r.outcome == "diverged"),
             count(&|r| r.support == 1),
-            range(&|r| r.support as f64),
-            range(&|r| r.align_init),
-            range(&|r| r.hessian_trace_limit.unwrap_or(f64::NAN)),
+            range(&|r| r.support as f64, 0),
+            range(&|r| r.align_init, 3),
+            range(&|r| r.hessian_trace_limit.unwrap_or(f64::NAN), 4),
         );
     }
 }

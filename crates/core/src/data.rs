@@ -26,11 +26,7 @@ impl Data {
     }
 
     /// A random orthonormal set: the thin Q factor of a `d x n` matrix of standard normals.
-    pub fn random_orthonormal<R: Rng + ?Sized>(
-        n: usize,
-        d: usize,
-        rng: &mut R,
-    ) -> Result<Self, ConfigError> {
+    pub fn random_orthonormal<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Result<Self, ConfigError> {
         check_orthonormal_shape(n, d)?;
         let g = gaussian_matrix(d, n, rng);
         let q = g.qr().compute_thin_Q();

@@ -38,8 +38,7 @@ pub fn hessian(data: &Data, activation: Activation, w: &[f64]) -> Mat<f64> {
         // The lower triangle only; the upper one is mirrored below so H is exactly symmetric.
         for col in 0..d {
             for row in col..d {
-                h[(row, col)] +=
-                    (r - 2.0) * x[row] * x[col] + 2.0 * ui * (x[row] * w[col] + w[row] * x[col]);
+                h[(row, col)] += (r - 2.0) * x[row] * x[col] + 2.0 * ui * (x[row] * w[col] + w[row] * x[col]);
             }
             h[(col, col)] += ui * ui;
         }

@@ -106,9 +106,7 @@ pub fn iterate_metrics(state: &IterateState, ctx: &MetricContext<'_>) -> Iterate
         linf_ratio: if norm > 0.0 { largest / norm } else { 0.0 },
         effective_support: if sum4 > 0.0 { sum2 * sum2 / sum4 } else { 0.0 },
         align_init: (state.dot_init / (norm * ctx.init_norm)).abs(),
-        align_gd_limit: ctx.gd_limit.map(|g| {
-            (u.iter().zip(g).map(|(a, b)| a * b).sum::<f64>() / norm).abs()
-        }),
+        align_gd_limit: ctx.gd_limit.map(|g| (u.iter().zip(g).map(|(a, b)| a * b).sum::<f64>() / norm).abs()),
         selected,
         selected_sign: selected.map(|k| if u[k] < 0.0 { -1 } else { 1 }),
         hessian_trace: trace_from_coords(ctx.activation, u, r, ctx.norms_sq, ctx.d),
@@ -138,10 +136,8 @@ pub fn limit_point(u: &[f64], ctx: &MetricContext<'_>) -> Option<LimitPoint> {
     }
     let (_, _, largest) = support_of(u, ctx.support_threshold);
     let cut = ctx.support_threshold * largest;
-    let kept: Vec<f64> = u
-        .iter()
-        .map(|&x| if x.abs() > cut && ctx.activation.is_active(x) { x } else { 0.0 })
-        .collect();
+    let kept: Vec<f64> =
+        u.iter().map(|&x| if x.abs() > cut && ctx.activation.is_active(x) { x } else { 0.0 }).collect();
     let norm = kept.iter().map(|x| x * x).sum::<f64>().sqrt();
     if norm == 0.0 {
         return None;

@@ -55,11 +55,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 pub fn loss(data: &Data, activation: Activation, w: &[f64]) -> f64 {
     let r = dot(w, w);
     let u = data.coords(w);
-    let total: f64 = u
-        .iter()
-        .zip(data.norms_sq())
-        .map(|(&ui, &ci)| sample_terms(activation, ui, r, ci).loss)
-        .sum();
+    let total: f64 =
+        u.iter().zip(data.norms_sq()).map(|(&ui, &ci)| sample_terms(activation, ui, r, ci).loss).sum();
     total / data.n() as f64
 }
 
@@ -117,8 +114,7 @@ pub fn minimum_loss(data: &Data, activation: Activation) -> Option<f64> {
 /// Linear: `u_0 / ||u_0||`. ReLU: the coordinates with `u_0,i > 0`, normalised, the others zero.
 /// `None` when no coordinate is active (then gradient descent does not move in the data span).
 pub fn gd_limit_coords(activation: Activation, u0: &[f64]) -> Option<Vec<f64>> {
-    let kept: Vec<f64> =
-        u0.iter().map(|&u| if activation.is_active(u) { u } else { 0.0 }).collect();
+    let kept: Vec<f64> = u0.iter().map(|&u| if activation.is_active(u) { u } else { 0.0 }).collect();
     let norm = dot(&kept, &kept).sqrt();
     (norm > 0.0).then(|| kept.iter().map(|&u| u / norm).collect())
 }

@@ -6,9 +6,10 @@
 //! its configuration, seed and index, never on threads or on other runs.
 //!
 //! Convergence rule: every `check_every` steps (and at the last step) the runner evaluates the
-//! stationarity of the update in use (full batch: `||grad L||`; smaller batches:
-//! `max_i ||grad l_i||`, see [`Engine::stationarity`]); the run has converged at the first check
-//! where it is at most `grad_tol`. The loss gap alone is not a stopping rule: the global minima
+//! stationarity of the update in use, the largest norm of a batch gradient the schedule can draw
+//! (full batch: `||grad L||`; random batches: `max_i ||grad l_i||`; cyclic: the largest window
+//! gradient; see [`UpdateSet`]); the run has converged at the first check where it is at most
+//! `grad_tol`, i.e. the iterate is numerically a fixed point of every step it could take. The loss gap alone is not a stopping rule: the global minima
 //! form a manifold and mini-batch SGD keeps drifting along it towards a single data point long
 //! after the loss is minimal. A run whose `||w||^2` becomes non-finite or exceeds
 //! [`DIVERGED_NORM_SQ`] stops as `Diverged` at that step.
@@ -18,7 +19,7 @@
 use crate::batch::BatchSampler;
 use crate::config::{DataSpec, EngineChoice, RunConfig};
 use crate::data::Data;
-use crate::engine::{DenseEngine, Engine, IterateState, ReducedEngine};
+use crate::engine::{DenseEngine, Engine, IterateState, ReducedEngine, UpdateSet};
 use crate::error::ConfigError;
 use crate::metrics::{IterateMetrics, LimitPoint, MetricContext, iterate_metrics, limit_point};
 use crate::model::{gd_limit_coords, minimum_loss};
@@ -173,7 +174,11 @@ pub fn solve(
         ));
     }
     if w0.len() != data.d() || w0.iter().any(|x| !x.is_finite()) {
-        return Err(ConfigError::new("init", format!("a vector of length {}", w0.len()), format!("must be {} finite numbers", data.d())));
+        return Err(ConfigError::new(
+            "init",
+            format!("a vector of length {}", w0.len()),
+            format!("must be {} finite numbers", data.d()),
+        ));
     }
     let mut engine: Box<dyn Engine + '_> = match config.engine {
         EngineChoice::Dense => Box::new(DenseEngine::new(data, config.activation, config.eta, w0)),
@@ -197,7 +202,8 @@ pub fn solve(
     };
 
     let init_coords = data.coords(w0);
-    let gd_limit = if data.is_orthonormal() { gd_limit_coords(config.activation, &init_coords) } else { None };
+    let gd_limit =
+        if data.is_orthonormal() { gd_limit_coords(config.activation, &init_coords) } else { None };
     let ctx = MetricContext {
         activation: config.activation,
         d: data.d(),
@@ -214,7 +220,7 @@ pub fn solve(
         Snapshot { step, metrics, coords: config.record_coordinates.then_some(state.u) }
     };
 
-    let full_batch = config.is_full_batch();
+    let updates = UpdateSet::of(config);
     let grid = LogSchedule::new(config.points_per_decade);
     let mut sampler = BatchSampler::new(config.schedule, config.n, config.batch);
     let mut trajectory = Vec::new();
@@ -227,7 +233,7 @@ pub fn solve(
             next_record = grid.next_after(step);
         }
         if step % config.check_every == 0 || step == config.max_steps {
-            stationarity = engine.stationarity(full_batch);
+            stationarity = engine.stationarity(updates);
             observer.on_check(step, stationarity);
             if stationarity <= config.grad_tol {
                 break Outcome::Converged { step };

@@ -4,14 +4,21 @@
 
 mod common;
 
-use aesgd_core::engine::{DenseEngine, Engine, ReducedEngine};
-use aesgd_core::model::sample_gradient;
-use aesgd_core::run::{NoObserver, run_rng, solve};
+use aesgd_core::engine::{DenseEngine, Engine, ReducedEngine, UpdateSet};
+use aesgd_core::model::batch_gradient;
+use aesgd_core::run::{NoObserver, draw_init, run_rng, solve};
 use aesgd_core::{Activation, DataSpec, EngineChoice, RunConfig, Schedule, run};
 use common::{max_abs, max_abs_diff, random_rotation, rotate, rotated_data};
 
 /// A run of exactly `steps` steps (the tolerance is below anything reachable).
-fn fixed_steps(activation: Activation, n: usize, d: usize, batch: usize, schedule: Schedule, steps: u64) -> RunConfig {
+fn fixed_steps(
+    activation: Activation,
+    n: usize,
+    d: usize,
+    batch: usize,
+    schedule: Schedule,
+    steps: u64,
+) -> RunConfig {
     RunConfig {
         activation,
         n,
@@ -40,9 +47,19 @@ fn dense_and_reduced_follow_the_same_iterates() {
             for (n, d) in [(10, 10), (10, 16)] {
                 for batch in [1, 3, 5, 7, 9, 10] {
                     for schedule in schedules {
-                        let base = RunConfig { data: data.clone(), ..fixed_steps(activation, n, d, batch, schedule, 10_000) };
-                        let dense = run(&RunConfig { engine: EngineChoice::Dense, ..base.clone() }, 7, batch as u64).unwrap();
-                        let reduced = run(&RunConfig { engine: EngineChoice::Reduced, ..base.clone() }, 7, batch as u64).unwrap();
+                        let base = RunConfig {
+                            data: data.clone(),
+                            ..fixed_steps(activation, n, d, batch, schedule, 10_000)
+                        };
+                        let dense =
+                            run(&RunConfig { engine: EngineChoice::Dense, ..base.clone() }, 7, batch as u64)
+                                .unwrap();
+                        let reduced = run(
+                            &RunConfig { engine: EngineChoice::Reduced, ..base.clone() },
+                            7,
+                            batch as u64,
+                        )
+                        .unwrap();
                         assert_eq!((dense.engine, reduced.engine), ("dense", "reduced"));
                         assert_eq!(dense.steps_run, 10_000);
                         assert_eq!(reduced.steps_run, 10_000);
@@ -68,11 +85,13 @@ fn basis_and_rotated_data_agree_in_data_coordinates() {
     for activation in [Activation::Linear, Activation::Relu] {
         for batch in [1, 4, 8] {
             for engine in [EngineChoice::Dense, EngineChoice::Reduced] {
-                let config = RunConfig { engine, ..fixed_steps(activation, n, d, batch, Schedule::Random, 10_000) };
+                let config =
+                    RunConfig { engine, ..fixed_steps(activation, n, d, batch, Schedule::Random, 10_000) };
                 let mut init_rng = run_rng(5, batch as u64);
-                let w0 = aesgd_core::run::draw_init(&config, &mut init_rng);
+                let w0 = draw_init(&config, &mut init_rng);
                 let a = solve(&config, &basis, &w0, &mut run_rng(1, 0), &mut NoObserver).unwrap();
-                let b = solve(&config, &rotated, &rotate(&q, &w0), &mut run_rng(1, 0), &mut NoObserver).unwrap();
+                let b =
+                    solve(&config, &rotated, &rotate(&q, &w0), &mut run_rng(1, 0), &mut NoObserver).unwrap();
                 let diff = relative_difference(&a.final_state, &b.final_state);
                 assert!(diff < 1e-10, "{activation} b={batch} {engine:?}: relative difference {diff:e}");
                 assert_eq!(a.final_metrics.support, b.final_metrics.support);
@@ -81,32 +100,59 @@ fn basis_and_rotated_data_agree_in_data_coordinates() {
     }
 }
 
-/// The reduced engine's stationarity measure equals the largest per-sample gradient norm
-/// computed explicitly in ambient coordinates, including next to a sparse minimum where a
-/// naive formula would lose half the digits.
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|g| g * g).sum::<f64>().sqrt()
+}
+
+/// Both engines' stationarity measures equal the largest batch-gradient norm computed
+/// explicitly in ambient coordinates over the batches each schedule can draw, including next to
+/// minima where a naive formula would lose half the digits.
 #[test]
 fn stationarity_matches_explicit_gradients() {
-    let (n, d) = (5usize, 7usize);
+    let (n, d) = (6usize, 8usize);
     let q = random_rotation(d, 3);
     let data = rotated_data(&q, n);
+    let gaussian = common::gaussian_data(n, d, 4);
     let points: Vec<Vec<f64>> = vec![
-        vec![0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.1],
-        vec![1.0, 1e-9, 2e-9, 0.0, 0.0, 0.0, 3e-9],
-        vec![1.0 + 1e-12, 0.0, 1e-13, 0.0, 0.0, 0.0, 0.0],
+        vec![0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.1, 0.0],
+        vec![1.0, 1e-9, 2e-9, 0.0, 0.0, 0.0, 3e-9, 0.0],
+        vec![1.0 + 1e-12, 0.0, 1e-13, 0.0, 0.0, 0.0, 0.0, 0.0],
+        vec![0.6, 0.8 + 1e-12, 1e-12, 0.0, 0.0, 0.0, 1e-13, 0.0],
+    ];
+    // Explicit window lists: every sample; all; the cyclic windows for b = 2 (blocks) and b = 4
+    // (gcd 2: starts 0, 2, 4, wrapping around).
+    let singles: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    let cases: Vec<(UpdateSet, Vec<Vec<usize>>)> = vec![
+        (UpdateSet::EverySample, singles),
+        (UpdateSet::FullBatch, vec![(0..n).collect()]),
+        (UpdateSet::CyclicWindows { batch: 2 }, vec![vec![0, 1], vec![2, 3], vec![4, 5]]),
+        (UpdateSet::CyclicWindows { batch: 4 }, vec![vec![0, 1, 2, 3], vec![2, 3, 4, 5], vec![4, 5, 0, 1]]),
     ];
     for activation in [Activation::Linear, Activation::Relu] {
         for local in &points {
             let w = rotate(&q, local);
-            let engine = ReducedEngine::new(&data, activation, 0.1, &w);
+            let reduced = ReducedEngine::new(&data, activation, 0.1, &w);
             let dense = DenseEngine::new(&data, activation, 0.1, &w);
-            let explicit = (0..n)
-                .map(|i| sample_gradient(&data, activation, &w, i).iter().map(|g| g * g).sum::<f64>().sqrt())
-                .fold(0.0, f64::max);
-            let measured = engine.stationarity(false);
-            // Both sides carry rounding of order eps * d from the rotation.
-            let tol = 1e-14 + 1e-12 * explicit;
-            assert!((measured - explicit).abs() < tol, "{activation} {local:?}: {measured:e} vs {explicit:e}");
-            assert!((dense.stationarity(false) - explicit).abs() < tol);
+            let dense_general = DenseEngine::new(&gaussian, activation, 0.1, &w);
+            for (updates, windows) in &cases {
+                let explicit = |data: &aesgd_core::data::Data| {
+                    windows.iter().map(|b| norm(&batch_gradient(data, activation, &w, b))).fold(0.0, f64::max)
+                };
+                let expected = explicit(&data);
+                // Both sides carry rounding of order eps * d from the rotation.
+                let tol = 1e-14 + 1e-12 * expected;
+                for (name, measured) in
+                    [("reduced", reduced.stationarity(*updates)), ("dense", dense.stationarity(*updates))]
+                {
+                    assert!(
+                        (measured - expected).abs() < tol,
+                        "{name} {activation} {updates:?} {local:?}: {measured:e} vs {expected:e}"
+                    );
+                }
+                let expected = explicit(&gaussian);
+                let measured = dense_general.stationarity(*updates);
+                assert!((measured - expected).abs() < 1e-12 * (1.0 + expected), "general data {updates:?}");
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Invariant: `norm_sq` is `||w||^2` of the current `w`, recomputed after every step. A step
 //! allocates nothing. This engine does not sample batches or decide when to stop.
 
-use super::{Engine, IterateState, orthonormal_stationarity};
+use super::stationarity::{ambient_stationarity, orthonormal_stationarity};
+use super::{Engine, IterateState, UpdateSet};
 use crate::batch::Batch;
 use crate::config::Activation;
 use crate::data::Data;
@@ -69,34 +70,18 @@ impl Engine for DenseEngine<'_> {
         self.norm_sq
     }
 
-    fn stationarity(&self, full_batch: bool) -> f64 {
-        let u = self.coords();
+    fn stationarity(&self, updates: UpdateSet) -> f64 {
         if self.data.is_orthonormal() {
+            let u = self.coords();
             let perp = self.state_perp_sq(&u).sqrt();
-            return orthonormal_stationarity(self.activation, &u, perp, full_batch);
+            return orthonormal_stationarity(self.activation, &u, perp, updates);
         }
-        let r = self.norm_sq;
-        let norms = self.data.norms_sq();
-        let x = self.data.matrix();
-        let terms = u.iter().zip(norms).map(|(&ui, &ci)| sample_terms(self.activation, ui, r, ci));
-        if full_batch {
-            let n = self.data.n() as f64;
-            let mut g = Col::<f64>::zeros(self.data.d());
-            let mut s_total = 0.0;
-            for (i, t) in terms.enumerate() {
-                g += Scale(t.a) * x.col(i);
-                s_total += t.s;
-            }
-            g += Scale(s_total) * &self.w;
-            g.norm_l2() / n
-        } else {
-            let mut worst = 0.0f64;
-            for (i, t) in terms.enumerate() {
-                let g: Col<f64> = Scale(t.a) * x.col(i) + Scale(t.s) * &self.w;
-                worst = worst.max(g.norm_l2());
-            }
-            worst
-        }
+        ambient_stationarity(
+            self.data,
+            self.activation,
+            self.w.try_as_col_major().map_or(&[], |c| c.as_slice()),
+            updates,
+        )
     }
 
     fn state(&self) -> IterateState {

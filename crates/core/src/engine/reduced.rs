@@ -23,7 +23,8 @@
 //! Coordinates that decay for ever reach subnormals and then exact zero, which is well defined
 //! (zero stays zero).
 
-use super::{Engine, IterateState, orthonormal_stationarity};
+use super::stationarity::orthonormal_stationarity;
+use super::{Engine, IterateState, UpdateSet};
 use crate::batch::Batch;
 use crate::config::Activation;
 use crate::data::Data;
@@ -225,8 +226,8 @@ impl Engine for ReducedEngine<'_> {
         ca * ca * self.sum_active.max(0.0) + cp * cp * self.sum_passive
     }
 
-    fn stationarity(&self, full_batch: bool) -> f64 {
-        orthonormal_stationarity(self.activation, &self.coords(), self.perp().abs(), full_batch)
+    fn stationarity(&self, updates: UpdateSet) -> f64 {
+        orthonormal_stationarity(self.activation, &self.coords(), self.perp().abs(), updates)
     }
 
     fn state(&self) -> IterateState {
