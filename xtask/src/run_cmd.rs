@@ -257,6 +257,20 @@ fn record(config: &RunConfig, result: &RunResult, wall_seconds: f64) -> RunRecor
 
 /// Runs the grid and prints it.
 pub fn execute(args: &RunArgs) -> Result<(), String> {
+    let (base, records) = run_grid(args)?;
+    if args.json {
+        for r in &records {
+            println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+        }
+    } else {
+        print_table(&base, &records);
+    }
+    Ok(())
+}
+
+/// Validates the flags and runs every (batch size, seed) pair on the current rayon pool, in a
+/// fixed output order.
+fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<RunRecord>), String> {
     let base = args.base_config();
     let mut configs = Vec::new();
     for b in args.batches() {
@@ -284,14 +298,7 @@ pub fn execute(args: &RunArgs) -> Result<(), String> {
         .collect();
     bar.finish_and_clear();
     let records = outputs.into_iter().collect::<Result<Vec<_>, _>>()?;
-    if args.json {
-        for r in &records {
-            println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
-        }
-    } else {
-        print_table(&base, &records);
-    }
-    Ok(())
+    Ok((base, records))
 }
 
 fn fmt_opt(x: Option<f64>, precision: usize) -> String {
@@ -368,5 +375,59 @@ fn print_table(base: &RunConfig, records: &[RunRecord]) {
             range(&|r| r.align_init, 3),
             range(&|r| r.hessian_trace_limit.unwrap_or(f64::NAN), 4),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RunArgs,
+    }
+
+    fn parse(flags: &[&str]) -> RunArgs {
+        let mut argv = vec!["run"];
+        argv.extend_from_slice(flags);
+        Wrapper::try_parse_from(argv).expect("valid flags").args
+    }
+
+    /// Every record as JSON without its wall time, the one field allowed to vary.
+    fn without_time(records: &[RunRecord]) -> Vec<serde_json::Value> {
+        records
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap();
+                v.as_object_mut().unwrap().remove("wall_seconds");
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_do_not_depend_on_thread_count() {
+        let args = parse(&["--n", "8", "--batch", "1,4,8", "--seeds", "3", "--data", "orthonormal"]);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| run_grid(&args)).unwrap().1
+        };
+        let one = without_time(&on(1));
+        assert_eq!(one.len(), 9);
+        assert_eq!(one, without_time(&on(2)));
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let message = run_grid(&parse(&["--n", "5", "--batch", "6"])).unwrap_err();
+        assert!(message.contains("--batch 6") && message.contains("1..=5"), "{message}");
+        let message = run_grid(&parse(&["--steps", "0"])).unwrap_err();
+        assert!(message.contains("--steps 0"), "{message}");
+        let message = run_grid(&parse(&["--tol", "-1"])).unwrap_err();
+        assert!(message.contains("--tol -1"), "{message}");
+        let message = run_grid(&parse(&["--n", "30", "--d", "10"])).unwrap_err();
+        assert!(message.contains("--n 30") && message.contains("n <= d"), "{message}");
     }
 }

@@ -2,6 +2,11 @@
 //!
 //! Invariant: `norm_sq` is `||w||^2` of the current `w`, recomputed after every step. A step
 //! allocates nothing. This engine does not sample batches or decide when to stop.
+//!
+//! Numerics: a component that decays geometrically passes into subnormal range, where a product
+//! with a factor close to one can round back to the same value; it then stalls at a subnormal
+//! (below `f64::MIN_POSITIVE`, finite) instead of reaching zero. The reduced engine, which
+//! applies such decay through a scale, reaches exact zero.
 
 use super::stationarity::{ambient_stationarity, orthonormal_stationarity};
 use super::{Engine, IterateState, UpdateSet};
