@@ -119,6 +119,9 @@ pub enum DataSpec {
     /// A random orthonormal set: the Q factor of a Gaussian `d x n` matrix, drawn from the run's
     /// random stream.
     Orthonormal,
+    /// Nearly orthogonal data: independent `N(0, I_d / d)` columns (unit norm on average,
+    /// pairwise inner products of order `1/sqrt(d)`), drawn from the run's random stream.
+    Gaussian,
     /// A user-supplied `d x n` matrix whose columns are the data points.
     Matrix(Arc<Mat<f64>>),
 }
@@ -129,6 +132,7 @@ impl DataSpec {
         match self {
             Self::Basis => "basis",
             Self::Orthonormal => "orthonormal",
+            Self::Gaussian => "gaussian",
             Self::Matrix(_) => "matrix",
         }
     }

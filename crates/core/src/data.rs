@@ -42,6 +42,21 @@ impl Data {
         Ok(data)
     }
 
+    /// Independent `N(0, I_d / d)` columns: nearly orthogonal when `d >> n`.
+    pub fn gaussian<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Result<Self, ConfigError> {
+        if n == 0 || d == 0 {
+            return Err(ConfigError::new("n", n, "n and d must be at least 1"));
+        }
+        let scale = 1.0 / (d as f64).sqrt();
+        let mut g = gaussian_matrix(d, n, rng);
+        for j in 0..n {
+            for i in 0..d {
+                g[(i, j)] *= scale;
+            }
+        }
+        Self::from_matrix(g)
+    }
+
     /// A user-supplied `d x n` matrix, one data point a column.
     pub fn from_matrix(x: Mat<f64>) -> Result<Self, ConfigError> {
         if x.ncols() == 0 || x.nrows() == 0 {

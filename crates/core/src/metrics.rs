@@ -79,6 +79,11 @@ fn support_of(u: &[f64], threshold: f64) -> (usize, Option<usize>, f64) {
     (u.iter().filter(|x| x.abs() > cut).count(), top, largest)
 }
 
+/// The number of coordinates above `threshold` times the largest (zero for `u = 0`).
+pub fn support_size(u: &[f64], threshold: f64) -> usize {
+    support_of(u, threshold).0
+}
+
 /// Computes every metric of an iterate.
 pub fn iterate_metrics(state: &IterateState, ctx: &MetricContext<'_>) -> IterateMetrics {
     let u = &state.u;

@@ -21,7 +21,7 @@ use crate::config::{DataSpec, EngineChoice, RunConfig};
 use crate::data::Data;
 use crate::engine::{DenseEngine, Engine, IterateState, ReducedEngine, UpdateSet};
 use crate::error::ConfigError;
-use crate::metrics::{IterateMetrics, LimitPoint, MetricContext, iterate_metrics, limit_point};
+use crate::metrics::{IterateMetrics, LimitPoint, MetricContext, iterate_metrics, limit_point, support_size};
 use crate::model::{gd_limit_coords, minimum_loss};
 use crate::trajectory::LogSchedule;
 use rand::SeedableRng;
@@ -86,6 +86,10 @@ pub struct RunResult {
     pub steps_run: u64,
     /// The stationarity measure at the end.
     pub final_stationarity: f64,
+    /// When the run ended with support one: the first convergence check after the last check
+    /// at which the support was larger (0 if it never was), i.e. the step from which the run
+    /// stayed at a single data point, to within `check_every` steps. `None` otherwise.
+    pub sparse_step: Option<u64>,
     /// The final iterate's state.
     pub final_state: IterateState,
     /// The final iterate's metrics.
@@ -124,6 +128,7 @@ pub fn build_data(config: &RunConfig, rng: &mut ChaCha8Rng) -> Result<Data, Conf
     match &config.data {
         DataSpec::Basis => Data::basis(config.n, config.d),
         DataSpec::Orthonormal => Data::random_orthonormal(config.n, config.d, rng),
+        DataSpec::Gaussian => Data::gaussian(config.n, config.d, rng),
         DataSpec::Matrix(x) => Data::from_matrix(x.as_ref().clone()),
     }
 }
@@ -132,6 +137,10 @@ pub fn build_data(config: &RunConfig, rng: &mut ChaCha8Rng) -> Result<Data, Conf
 pub fn draw_init(config: &RunConfig, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let sd = config.init_scale / (config.d as f64).sqrt();
     (0..config.d).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)).collect()
+}
+
+fn support_of_state(state: &IterateState, threshold: f64) -> usize {
+    support_size(&state.u, threshold)
 }
 
 /// Runs one seed of a config.
@@ -227,12 +236,16 @@ pub fn solve(
     let mut next_record = 0u64;
     let mut step = 0u64;
     let mut stationarity = f64::NAN;
+    let mut last_dense_check: Option<u64> = None;
     let outcome = loop {
         if step == next_record {
             trajectory.push(snapshot(engine.as_ref(), step));
             next_record = grid.next_after(step);
         }
         if step % config.check_every == 0 || step == config.max_steps {
+            if support_of_state(&engine.state(), config.support_threshold) > 1 {
+                last_dense_check = Some(step);
+            }
             stationarity = engine.stationarity(updates);
             observer.on_check(step, stationarity);
             if stationarity <= config.grad_tol {
@@ -255,6 +268,8 @@ pub fn solve(
     }
     let final_state = engine.state();
     let final_metrics = iterate_metrics(&final_state, &ctx);
+    let sparse_step = (final_metrics.support == 1)
+        .then(|| last_dense_check.map_or(0, |s| (s + config.check_every).min(step)));
     let limit = match outcome {
         Outcome::Diverged { .. } => None,
         _ => limit_point(&final_state.u, &ctx),
@@ -266,6 +281,7 @@ pub fn solve(
         outcome,
         steps_run: step,
         final_stationarity: stationarity,
+        sparse_step,
         final_state,
         final_metrics,
         limit,

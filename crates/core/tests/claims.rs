@@ -29,6 +29,7 @@ fn full_batch_converges_to_the_predicted_projection() {
                 // The raw iterate is within the tolerance of the same point.
                 assert!(max_abs_diff(&r.final_state.u, &predicted) < 1e-8);
                 let m = &r.final_metrics;
+                assert_eq!(r.sparse_step, None);
                 assert!(m.align_gd_limit.unwrap() > 1.0 - 1e-12);
                 assert!(m.loss_gap.unwrap() < 1e-15);
                 let active = predicted.iter().filter(|&&x| x != 0.0).count();
@@ -67,6 +68,8 @@ fn small_batches_converge_to_a_single_data_point() {
                 }
                 assert!((r.final_state.u[k].abs() - 1.0).abs() < 1e-9);
                 assert!(m.linf_ratio > 1.0 - 1e-12);
+                let sparse = r.sparse_step.expect("a sparse run has a sparsity step");
+                assert!(sparse > 0 && sparse <= r.steps_run, "{sparse} of {}", r.steps_run);
                 let limit = r.limit.as_ref().unwrap();
                 assert_eq!(limit.support, 1);
                 let active = if activation == Activation::Relu { 1 } else { n };
@@ -156,4 +159,17 @@ fn a_huge_full_batch_relu_step_kills_the_neuron() {
     assert!(r.final_state.u.iter().all(|&x| x <= 0.0));
     assert_eq!(r.final_metrics.loss_gap, Some(1.0 / 20.0));
     assert!(r.limit.is_none());
+}
+
+/// Nearly orthogonal Gaussian data runs on the dense engine; the orthonormal closed forms (loss
+/// minimum, limit point) are not claimed there.
+#[test]
+fn gaussian_data_runs_on_the_dense_engine() {
+    let c = RunConfig { data: DataSpec::Gaussian, max_steps: 20_000, ..config(Activation::Relu, 5, 200, 1) };
+    let r = run(&c, 0, 0).unwrap();
+    assert_eq!(r.engine, "dense");
+    assert!(r.limit.is_none() && r.final_metrics.loss_gap.is_none());
+    assert!(r.final_metrics.norm.is_finite());
+    let again = run(&c, 0, 0).unwrap();
+    assert_eq!(r.final_state, again.final_state);
 }
