@@ -4,6 +4,7 @@
 //! runs them (in parallel, with progress on stderr), and writes tables or JSON. It holds no
 //! numerics of its own.
 
+mod repro;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
@@ -24,15 +25,20 @@ enum Command {
     /// print one row a run (or one JSON object a line) and a summary per batch size.
     #[command(after_long_help = run_cmd::COLUMNS_HELP)]
     Run(run_cmd::RunArgs),
+    /// Reproduce every claim, figure and open question of the paper from the specs in `repro/`:
+    /// verdicts with 95% intervals, figures, CSV of every run, REPORT.md. Exits 1 when a claim
+    /// fails. Finished runs are cached in OUT/cache, so an interrupted reproduction resumes.
+    Repro(repro::ReproArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run_cmd::execute(&args),
+        Command::Run(args) => run_cmd::execute(&args).map(|()| 0),
+        Command::Repro(args) => repro::execute(&args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)

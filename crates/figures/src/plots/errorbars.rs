@@ -59,6 +59,8 @@ pub struct ErrorBarPlot {
     pub references: Vec<ReferenceLine>,
     /// Legend position.
     pub legend: LegendPosition,
+    /// Extra room above the data, as a fraction of the data range (keeps a top legend clear).
+    pub headroom: f64,
 }
 
 type Bar = (f64, f64, f64, f64);
@@ -111,7 +113,9 @@ impl ErrorBarPlot {
             notes.push("no data to show".into());
         }
         let x_range = padded_range(xs);
-        let mut chart = chart::build(area, style, &self.title, panel, &notes, x_range, padded_range(ys))?;
+        let (y_lo, y_hi) = padded_range(ys);
+        let y_range = (y_lo, y_hi + self.headroom.max(0.0) * (y_hi - y_lo));
+        let mut chart = chart::build(area, style, &self.title, panel, &notes, x_range, y_range)?;
         chart::mesh(&mut chart, style, &self.x, &self.y)?;
 
         let grey = RGBColor(110, 110, 110);
