@@ -70,7 +70,8 @@ pub fn draw(figure: &FigureSpec, points: &[Point], runs: &[Vec<Record>]) -> Resu
                 let grid: Vec<u64> = runs[i]
                     .iter()
                     .find(|r| r.trajectory.len() == longest)
-                    .map(|r| r.trajectory.iter().map(|p| p.step).collect())
+                    // Step 0 has no place on a log axis; the curve starts at step 1.
+                    .map(|r| r.trajectory.iter().map(|p| p.step).filter(|&t| t > 0).collect())
                     .unwrap_or_default();
                 let (mut x, mut y, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for &t in &grid {
