@@ -111,17 +111,39 @@ pub fn draw(figure: &FigureSpec, points: &[Point], runs: &[Vec<Record>]) -> Resu
             };
             let mut series: Vec<ErrorBarSeries> = Vec::new();
             let mut theory: Vec<Curve> = Vec::new();
-            for activation in [Activation::Linear, Activation::Relu] {
-                let mine: Vec<usize> =
-                    chosen.iter().copied().filter(|&i| points[i].config.activation == activation).collect();
-                if mine.is_empty() {
-                    continue;
+            // One series per activation, and per batch size as written in the spec when the
+            // horizontal axis is not the batch size itself.
+            let mut keys: Vec<(Activation, String)> = Vec::new();
+            for &i in &chosen {
+                let label = if x_key == "batch" { String::new() } else { points[i].batch_label.clone() };
+                let key = (points[i].config.activation, label);
+                if !keys.contains(&key) {
+                    keys.push(key);
                 }
-                let mut s = ErrorBarSeries { label: format!("{activation}, measured"), ..Default::default() };
-                let mut t = Curve { label: format!("{activation}, closed form"), ..Default::default() };
+            }
+            for (activation, batch_label) in keys {
+                let mine: Vec<usize> = chosen
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        points[i].config.activation == activation
+                            && (batch_label.is_empty() || points[i].batch_label == batch_label)
+                    })
+                    .collect();
+                let name = if batch_label.is_empty() {
+                    activation.to_string()
+                } else {
+                    format!("{activation}, b = {batch_label}")
+                };
+                let mut s = ErrorBarSeries::default();
+                let mut t = Curve { label: format!("{name}, closed form"), ..Default::default() };
+                let mut undefined = 0;
                 for &i in &mine {
                     let values: Vec<f64> = runs[i].iter().filter_map(|r| metric(r, &metric_name)).collect();
-                    if let Ok(iv) = mean_interval(&values, DEFAULT_LEVEL) {
+                    // A point where some run lacks the metric is left out, as in the report.
+                    if values.len() < runs[i].len() {
+                        undefined += 1;
+                    } else if let Ok(iv) = mean_interval(&values, DEFAULT_LEVEL) {
                         s.x.push(x_of(&points[i]));
                         s.y.push(iv.estimate);
                         s.lower.push(iv.lower);
@@ -132,6 +154,11 @@ pub fn draw(figure: &FigureSpec, points: &[Point], runs: &[Vec<Record>]) -> Resu
                         t.y.push(v);
                     }
                 }
+                s.label = if undefined > 0 {
+                    format!("{name}, measured ({undefined} point(s) left out: a run has no {metric_name})")
+                } else {
+                    format!("{name}, measured")
+                };
                 series.push(s);
                 if !t.x.is_empty() {
                     theory.push(t);

@@ -255,6 +255,8 @@ pub struct Point {
     pub seed: u64,
     /// The number of runs (streams `0..seeds`).
     pub seeds: u64,
+    /// The batch size as the spec wrote it ("1", "n/2", ...), to group series across `n`.
+    pub batch_label: String,
 }
 
 fn err(file: &Path, key: &str, value: impl std::fmt::Display, allowed: &str) -> String {
@@ -450,7 +452,11 @@ pub fn expand(file: &Path, spec: &Spec, quick: bool) -> Result<Vec<Point>, Strin
                             config.validate().map_err(|e| {
                                 err(file, &format!("sweep.{}", e.field), &e.value, &e.allowed)
                             })?;
-                            points.push(Point { config, seed: s.seed.unwrap_or(0), seeds });
+                            let batch_label = match b {
+                                BatchSize::Fixed(v) => v.to_string(),
+                                BatchSize::Relative(t) => t.replace(' ', ""),
+                            };
+                            points.push(Point { config, seed: s.seed.unwrap_or(0), seeds, batch_label });
                         }
                     }
                 }
