@@ -127,6 +127,22 @@ pub fn runs<T>(points: impl IntoIterator<Item = Option<T>>) -> Vec<Vec<T>> {
     out
 }
 
+/// The notes of a two-axis plot: what each log axis dropped, and whether anything is left.
+pub fn axis_notes(
+    dropped_x: usize,
+    x: &Axis,
+    dropped_y: usize,
+    y: &Axis,
+    nothing_shown: bool,
+) -> Vec<String> {
+    let mut notes: Vec<String> =
+        [dropped_note(dropped_x, x), dropped_note(dropped_y, y)].into_iter().flatten().collect();
+    if nothing_shown {
+        notes.push("no data to show".into());
+    }
+    notes
+}
+
 /// A note saying how many values a log axis could not show, if any.
 pub fn dropped_note(dropped: usize, axis: &Axis) -> Option<String> {
     (dropped > 0).then(|| {

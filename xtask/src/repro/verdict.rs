@@ -107,62 +107,32 @@ fn judge(c: &Criterion, interval: &Interval, successes_all: bool) -> Option<bool
     }
 }
 
-/// Evaluates one criterion at one sweep point.
-fn evaluate(c: &Criterion, point: &Point, runs: &[Record], baseline: Option<&[Record]>) -> CriterionResult {
-    let mut result = CriterionResult {
-        criterion: c.name.clone(),
-        group: group_label(point),
-        statistic: format!("{:?}", c.statistic)
-            .to_lowercase()
-            .replace("paireddifference", "paired_difference"),
-        metric: c.metric.clone(),
-        estimate: None,
-        undefined: None,
-        rule: rule_text(c),
-        pass: None,
-    };
-    let fail_undefined = |mut r: CriterionResult, why: String| {
-        r.pass = (c.pass != Pass::Report).then_some(false);
-        r.undefined = Some(why);
-        r
-    };
+/// The statistic of one criterion at one sweep point: its interval and, for proportions,
+/// whether every run satisfied the predicate; `Err` says why it is undefined.
+fn statistic(
+    c: &Criterion,
+    runs: &[Record],
+    baseline: Option<&[Record]>,
+) -> Result<(Interval, bool), String> {
     match c.statistic {
         Statistic::Proportion => {
             let op = c.op.as_deref().unwrap_or("==");
             let value = c.value.unwrap_or(f64::NAN);
             let hits =
                 runs.iter().filter(|r| metric(r, &c.metric).is_some_and(|x| holds(op, x, value))).count();
-            match proportion_interval(hits as u64, runs.len() as u64, DEFAULT_LEVEL) {
-                Ok(interval) => {
-                    result.pass = judge(c, &interval, hits == runs.len());
-                    result.estimate = Some(interval);
-                    result
-                }
-                Err(e) => fail_undefined(result, e.to_string()),
-            }
+            let interval = proportion_interval(hits as u64, runs.len() as u64, DEFAULT_LEVEL);
+            interval.map(|i| (i, hits == runs.len())).map_err(|e| e.to_string())
         }
         Statistic::Mean => {
             let values: Vec<f64> = runs.iter().filter_map(|r| metric(r, &c.metric)).collect();
             if values.len() < runs.len() {
                 let missing = runs.len() - values.len();
-                return fail_undefined(
-                    result,
-                    format!("{missing} of {} runs have no {}", runs.len(), c.metric),
-                );
+                return Err(format!("{missing} of {} runs have no {}", runs.len(), c.metric));
             }
-            match mean_interval(&values, DEFAULT_LEVEL) {
-                Ok(interval) => {
-                    result.pass = judge(c, &interval, false);
-                    result.estimate = Some(interval);
-                    result
-                }
-                Err(e) => fail_undefined(result, e.to_string()),
-            }
+            mean_interval(&values, DEFAULT_LEVEL).map(|i| (i, false)).map_err(|e| e.to_string())
         }
         Statistic::PairedDifference => {
-            let Some(base) = baseline else {
-                return fail_undefined(result, "no full-batch sweep point to pair with".into());
-            };
+            let base = baseline.ok_or("no full-batch sweep point to pair with")?;
             let mut first = Vec::new();
             let mut second = Vec::new();
             for r in runs {
@@ -174,20 +144,36 @@ fn evaluate(c: &Criterion, point: &Point, runs: &[Record], baseline: Option<&[Re
                 }
             }
             if first.len() < runs.len() {
-                return fail_undefined(
-                    result,
-                    format!("only {} of {} runs could be paired", first.len(), runs.len()),
-                );
+                return Err(format!("only {} of {} runs could be paired", first.len(), runs.len()));
             }
-            match paired_difference_interval(&first, &second, DEFAULT_LEVEL) {
-                Ok(interval) => {
-                    result.pass = judge(c, &interval, false);
-                    result.estimate = Some(interval);
-                    result
-                }
-                Err(e) => fail_undefined(result, e.to_string()),
-            }
+            paired_difference_interval(&first, &second, DEFAULT_LEVEL)
+                .map(|i| (i, false))
+                .map_err(|e| e.to_string())
         }
+    }
+}
+
+/// Evaluates one criterion at one sweep point. An undefined statistic fails the criterion
+/// (unless it only reports), with the reason recorded.
+fn evaluate(c: &Criterion, point: &Point, runs: &[Record], baseline: Option<&[Record]>) -> CriterionResult {
+    let (estimate, undefined, pass) = match statistic(c, runs, baseline) {
+        Ok((interval, every_run)) => {
+            let pass = judge(c, &interval, every_run);
+            (Some(interval), None, pass)
+        }
+        Err(why) => (None, Some(why), (c.pass != Pass::Report).then_some(false)),
+    };
+    CriterionResult {
+        criterion: c.name.clone(),
+        group: group_label(point),
+        statistic: format!("{:?}", c.statistic)
+            .to_lowercase()
+            .replace("paireddifference", "paired_difference"),
+        metric: c.metric.clone(),
+        estimate,
+        undefined,
+        rule: rule_text(c),
+        pass,
     }
 }
 

@@ -104,14 +104,7 @@ impl ErrorBarPlot {
         let references: Vec<(usize, f64)> =
             self.references.iter().enumerate().filter_map(|(k, r)| self.y.map(r.y).map(|y| (k, y))).collect();
         ys.extend(references.iter().map(|r| r.1));
-        let mut notes: Vec<String> =
-            [chart::dropped_note(dropped_x, &self.x), chart::dropped_note(dropped_y, &self.y)]
-                .into_iter()
-                .flatten()
-                .collect();
-        if xs.is_empty() {
-            notes.push("no data to show".into());
-        }
+        let notes = chart::axis_notes(dropped_x, &self.x, dropped_y, &self.y, xs.is_empty());
         let x_range = padded_range(xs);
         let (y_lo, y_hi) = padded_range(ys);
         let y_range = (y_lo, y_hi + self.headroom.max(0.0) * (y_hi - y_lo));

@@ -72,14 +72,7 @@ impl LinesPlot {
             }
             mapped.push((line, band));
         }
-        let mut notes: Vec<String> =
-            [chart::dropped_note(dropped_x, &self.x), chart::dropped_note(dropped_y, &self.y)]
-                .into_iter()
-                .flatten()
-                .collect();
-        if xs.is_empty() {
-            notes.push("no data to show".into());
-        }
+        let notes = chart::axis_notes(dropped_x, &self.x, dropped_y, &self.y, xs.is_empty());
         let mut chart =
             chart::build(area, style, &self.title, panel, &notes, padded_range(xs), padded_range(ys))?;
         chart::mesh(&mut chart, style, &self.x, &self.y)?;
