@@ -4,6 +4,7 @@
 //! runs them (in parallel, with progress on stderr), and writes tables or JSON. It holds no
 //! numerics of its own.
 
+mod bench_cmd;
 mod repro;
 mod run_cmd;
 
@@ -29,6 +30,9 @@ enum Command {
     /// verdicts with 95% intervals, figures, CSV of every run, REPORT.md. Exits 1 when a claim
     /// fails. Finished runs are cached in OUT/cache, so an interrupted reproduction resumes.
     Repro(repro::ReproArgs),
+    /// Run the criterion benchmarks (aesgd-benches), optionally saving or comparing a baseline,
+    /// and print a table of times and changes; exits 1 when a regression is flagged.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::execute(&args).map(|()| 0),
         Command::Repro(args) => repro::execute(&args),
+        Command::Bench(args) => bench_cmd::execute(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
