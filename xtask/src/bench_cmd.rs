@@ -93,9 +93,10 @@ pub fn execute(args: &BenchArgs) -> Result<u8, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command.args(["bench", "-p", "aesgd-benches"]);
-    if let Some(bench) = &args.bench {
-        command.args(["--bench", bench]);
-    }
+    match &args.bench {
+        Some(bench) => command.args(["--bench", bench]),
+        None => command.arg("--benches"),
+    };
     command.arg("--");
     if let Some(filter) = &args.filter {
         command.arg(filter);
