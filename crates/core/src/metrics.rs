@@ -84,6 +84,15 @@ pub fn support_size(u: &[f64], threshold: f64) -> usize {
     support_of(u, threshold).0
 }
 
+/// The indices counted by [`support_size`], in increasing order.
+pub fn support_indices(u: &[f64], threshold: f64) -> Vec<usize> {
+    let (count, _, largest) = support_of(u, threshold);
+    if count == 0 {
+        return Vec::new();
+    }
+    (0..u.len()).filter(|&i| u[i].abs() > threshold * largest).collect()
+}
+
 /// Computes every metric of an iterate.
 pub fn iterate_metrics(state: &IterateState, ctx: &MetricContext<'_>) -> IterateMetrics {
     let u = &state.u;

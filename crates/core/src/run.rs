@@ -139,10 +139,6 @@ pub fn draw_init(config: &RunConfig, rng: &mut ChaCha8Rng) -> Vec<f64> {
     (0..config.d).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)).collect()
 }
 
-fn support_of_state(state: &IterateState, threshold: f64) -> usize {
-    support_size(&state.u, threshold)
-}
-
 /// Runs one seed of a config.
 pub fn run(config: &RunConfig, seed: u64, run_index: u64) -> Result<RunResult, ConfigError> {
     run_observed(config, seed, run_index, &mut NoObserver)
@@ -243,7 +239,7 @@ pub fn solve(
             next_record = grid.next_after(step);
         }
         if step % config.check_every == 0 || step == config.max_steps {
-            if support_of_state(&engine.state(), config.support_threshold) > 1 {
+            if support_size(&engine.state().u, config.support_threshold) > 1 {
                 last_dense_check = Some(step);
             }
             stationarity = engine.stationarity(updates);

@@ -4,7 +4,7 @@
 //! computed from, so a cached reproduction never reruns anything. `FORMAT_VERSION` is part of
 //! every cache key: bump it whenever a record's meaning changes.
 
-use aesgd_core::metrics::support_size;
+use aesgd_core::metrics::support_indices;
 use aesgd_core::{RunConfig, RunResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -124,15 +124,6 @@ pub fn key(config: &RunConfig, seed: u64, run_index: u64) -> String {
     );
     let digest = Sha256::digest(canonical.as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-/// The indices of the coordinates counted in the support.
-fn support_indices(u: &[f64], threshold: f64) -> Vec<usize> {
-    if support_size(u, threshold) == 0 {
-        return Vec::new();
-    }
-    let largest = u.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    (0..u.len()).filter(|&i| u[i].abs() > threshold * largest).collect()
 }
 
 /// Builds the record of a finished run.
