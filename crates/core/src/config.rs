@@ -33,13 +33,8 @@ impl Activation {
     pub fn derivative(self, z: f64) -> f64 {
         match self {
             Self::Linear => 1.0,
-            Self::Relu => {
-                if z > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
+            // Written without a branch: in a batch, signs follow no predictable pattern.
+            Self::Relu => f64::from(u8::from(z > 0.0)),
         }
     }
 
@@ -209,6 +204,9 @@ impl RunConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.n == 0 {
             return Err(ConfigError::new("n", self.n, "must be at least 1"));
+        }
+        if u32::try_from(self.n).is_err() {
+            return Err(ConfigError::new("n", self.n, format!("must be at most {}", u32::MAX)));
         }
         if self.d == 0 {
             return Err(ConfigError::new("d", self.d, "must be at least 1"));

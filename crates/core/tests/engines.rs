@@ -156,3 +156,32 @@ fn stationarity_matches_explicit_gradients() {
         }
     }
 }
+
+/// The reduced engine's O(1) `norm_sq` is kept incrementally; it must stay within a derived
+/// bound of the norm recomputed from its coordinates, on every step and for every update route
+/// (batch side, complement side, repeated draws). The bound: each update rounds a few times
+/// (say 4 eps relative), errors accumulate over at most 1024 steps between folds, and the folding
+/// rules bound their amplification by (4 / (1/4))^2 = 256. Without those rules the linear
+/// activation with b > n/2 drifts by about 1e-8 within 1000 steps.
+#[test]
+fn reduced_norm_stays_consistent_with_its_coordinates() {
+    let bound = 4.0 * f64::EPSILON * 1024.0 * 256.0;
+    let (n, d) = (10usize, 12usize);
+    let data = aesgd_core::data::Data::basis(n, d).unwrap();
+    for activation in [Activation::Linear, Activation::Relu] {
+        for (batch, schedule) in [(3, Schedule::Random), (7, Schedule::Random), (7, Schedule::Replacement)] {
+            let config = fixed_steps(activation, n, d, batch, schedule, 1);
+            let w0 = draw_init(&config, &mut run_rng(3, batch as u64));
+            let mut engine = ReducedEngine::new(&data, activation, config.eta, &w0);
+            let mut sampler = aesgd_core::batch::BatchSampler::new(schedule, n, batch);
+            let mut rng = run_rng(4, 0);
+            let mut worst: f64 = 0.0;
+            for _ in 0..5000 {
+                engine.step(&sampler.next(&mut rng));
+                let exact = engine.state().norm_sq;
+                worst = worst.max((engine.norm_sq() - exact).abs() / exact);
+            }
+            assert!(worst < bound, "{activation} b={batch} {schedule}: relative drift {worst:e} > {bound:e}");
+        }
+    }
+}

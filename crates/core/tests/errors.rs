@@ -67,6 +67,14 @@ fn zero_counts() {
 }
 
 #[test]
+fn n_beyond_32_bit_indices() {
+    // Batch indices are drawn as 32-bit integers; validation stops before any allocation.
+    let n = 1usize << 32;
+    let e = rejected(&RunConfig { n, d: n, batch: 1, ..RunConfig::default() });
+    assert_names(&e, "n", &n.to_string());
+}
+
+#[test]
 fn non_orthonormal_data_forced_onto_the_reduced_engine() {
     let x = Arc::new(common::gaussian_data(3, 5, 1).matrix().clone());
     let config = RunConfig { n: 3, d: 5, batch: 1, data: DataSpec::Matrix(x), ..RunConfig::default() };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The version of the record format and of the code's results; part of every cache key.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// One snapshot of the trajectory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

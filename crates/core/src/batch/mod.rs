@@ -3,12 +3,14 @@
 //! Invariants: a batch always has exactly `b` draws (counting repeats under `Replacement`); a
 //! draw costs O(min(b, n - b)) random numbers and never allocates after construction. For the
 //! schedules without replacement the sampler also exposes the complement of the batch, so an
-//! engine may update whichever side is smaller. This module knows nothing of the model.
+//! engine may update whichever side is smaller. Indices are drawn by [`uniform`] (exactly
+//! uniform, several from each random word). This module knows nothing of the model.
+
+mod uniform;
 
 use crate::config::Schedule;
 use rand::Rng;
-use rand::RngExt;
-use rand::seq::SliceRandom;
+use uniform::DrawPlan;
 
 /// One mini-batch, borrowed from the sampler until the next draw.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +48,9 @@ pub struct BatchSampler {
     order: Vec<usize>,
     /// The position of the next window (Epoch, Cyclic).
     position: usize,
+    /// The draws of one batch (Random: a partial shuffle of the smaller side; Replacement: `b`
+    /// draws below `n`) or of one epoch (Epoch: a full shuffle); empty for Cyclic.
+    plan: DrawPlan,
     /// Scratch for `Replacement`: draw counts indexed by data point, all zero between draws.
     counts: Vec<u32>,
     distinct: Vec<usize>,
@@ -53,9 +58,11 @@ pub struct BatchSampler {
 }
 
 impl BatchSampler {
-    /// A sampler of size-`b` batches from `0..n`; requires `1 <= b <= n` (checked by the config).
+    /// A sampler of size-`b` batches from `0..n`; requires `1 <= b <= n < 2^32` (checked by the
+    /// config).
     pub fn new(schedule: Schedule, n: usize, b: usize) -> Self {
         assert!(b >= 1 && b <= n, "batch size {b} outside 1..={n}: validate the config first");
+        assert!(u32::try_from(n).is_ok(), "n = {n} is too large: validate the config first");
         let order = match schedule {
             Schedule::Cyclic => (0..n).chain(0..n).collect(),
             _ => (0..n).collect(),
@@ -65,7 +72,13 @@ impl BatchSampler {
         } else {
             (Vec::new(), Vec::new(), Vec::new())
         };
-        Self { schedule, n, b, order, position: n, counts, distinct, distinct_counts }
+        let plan = match schedule {
+            Schedule::Random => DrawPlan::partial_shuffle(n, b.min(n - b)),
+            Schedule::Replacement => DrawPlan::new(vec![n as u64; b]),
+            Schedule::Epoch => DrawPlan::partial_shuffle(n, n),
+            Schedule::Cyclic => DrawPlan::new(Vec::new()),
+        };
+        Self { schedule, n, b, order, position: n, plan, counts, distinct, distinct_counts }
     }
 
     /// The batch size `b`.
@@ -78,14 +91,14 @@ impl BatchSampler {
         let (n, b) = (self.n, self.b);
         match self.schedule {
             Schedule::Random => {
-                // partial_shuffle leaves a uniform random subset of the requested size at the end
-                // of the slice in O(size) swaps; choose the smaller of the batch and its complement.
+                // A partial shuffle leaves a uniform random subset of the requested size at the
+                // end of the slice in O(size) swaps; draw the smaller of the batch and its
+                // complement.
+                self.plan.shuffle_tail(rng, &mut self.order);
                 if b <= n - b {
-                    let _ = self.order.partial_shuffle(rng, b);
                     let (rest, members) = self.order.split_at(n - b);
                     Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
                 } else {
-                    let _ = self.order.partial_shuffle(rng, n - b);
                     let (members, rest) = self.order.split_at(b);
                     Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
                 }
@@ -93,8 +106,8 @@ impl BatchSampler {
             Schedule::Replacement => {
                 self.distinct.clear();
                 self.distinct_counts.clear();
-                for _ in 0..b {
-                    let i = rng.random_range(0..n);
+                for &i in self.plan.draw(rng) {
+                    let i = i as usize;
                     if self.counts[i] == 0 {
                         self.distinct.push(i);
                     }
@@ -113,7 +126,7 @@ impl BatchSampler {
             }
             Schedule::Epoch => {
                 if self.position + b > n {
-                    self.order.shuffle(rng);
+                    self.plan.shuffle_tail(rng, &mut self.order);
                     self.position = 0;
                 }
                 let start = self.position;

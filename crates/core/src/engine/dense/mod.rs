@@ -1,4 +1,5 @@
-//! The dense engine: `w` in ambient coordinates, any data, faer column operations.
+//! The dense engine: `w` in ambient coordinates, any data; a step is `2b + 2` vector passes of
+//! length `d` ([`kernels`]), the occasional state and stationarity queries use faer.
 //!
 //! Invariant: `norm_sq` is `||w||^2` of the current `w`, recomputed after every step. A step
 //! allocates nothing. This engine does not sample batches or decide when to stop.
@@ -14,7 +15,9 @@ use crate::batch::Batch;
 use crate::config::Activation;
 use crate::data::Data;
 use crate::model::sample_terms;
-use faer::{Col, ColRef, Scale};
+use faer::{Col, ColRef};
+
+mod kernels;
 
 /// SGD on `w` in `R^d`; a step costs O(b d).
 #[derive(Debug, Clone)]
@@ -22,24 +25,34 @@ pub struct DenseEngine<'a> {
     data: &'a Data,
     activation: Activation,
     eta: f64,
-    w: Col<f64>,
-    w0: Col<f64>,
+    w: Vec<f64>,
+    w0: Vec<f64>,
     norm_sq: f64,
-    /// Scratch: the coefficient of each batch member's `x_i` in the batch gradient.
+    /// Scratch: each batch member's coordinate `u_k`, then its coefficient in the gradient.
     coef: Vec<f64>,
+    /// Scratch: the non-zero terms `(-h m_k a_k, x_k)` of the update, in the first entries.
+    terms: Vec<(f64, &'a [f64])>,
 }
 
 impl<'a> DenseEngine<'a> {
     /// Starts at `w0` (length `d`).
     pub fn new(data: &'a Data, activation: Activation, eta: f64, w0: &[f64]) -> Self {
         assert_eq!(w0.len(), data.d(), "initial point has the wrong dimension");
-        let w0 = ColRef::from_slice(w0).to_owned();
-        let norm_sq = w0.squared_norm_l2();
-        Self { data, activation, eta, w: w0.clone(), w0, norm_sq, coef: vec![0.0; data.n()] }
+        let norm_sq = kernels::dot(w0, w0);
+        Self {
+            data,
+            activation,
+            eta,
+            w: w0.to_vec(),
+            w0: w0.to_vec(),
+            norm_sq,
+            coef: vec![0.0; data.n()],
+            terms: vec![(0.0, &[][..]); data.n()],
+        }
     }
 
     fn coords(&self) -> Vec<f64> {
-        let u: Col<f64> = self.data.matrix().transpose() * &self.w;
+        let u: Col<f64> = self.data.matrix().transpose() * ColRef::from_slice(&self.w);
         u.iter().copied().collect()
     }
 }
@@ -50,25 +63,35 @@ impl Engine for DenseEngine<'_> {
     }
 
     fn step(&mut self, batch: &Batch<'_>) {
-        let x = self.data.matrix();
         let norms = self.data.norms_sq();
         let h = self.eta / batch.size as f64;
+        // The coordinates of the members, two per pass over `w` (bit for bit the same as one
+        // dot product each).
+        let members = batch.members;
+        for k in (0..members.len()).step_by(2) {
+            let x = self.data.point(members[k]);
+            if let Some(&next) = members.get(k + 1) {
+                (self.coef[k], self.coef[k + 1]) = kernels::dot_pair(x, self.data.point(next), &self.w);
+            } else {
+                self.coef[k] = kernels::dot(x, &self.w);
+            }
+        }
         let mut s_batch = 0.0;
-        for (k, &i) in batch.members.iter().enumerate() {
+        for (k, &i) in members.iter().enumerate() {
             let m = f64::from(batch.count(k));
-            let u: f64 = x.col(i).transpose() * &self.w;
-            let t = sample_terms(self.activation, u, self.norm_sq, norms[i]);
+            let t = sample_terms(self.activation, self.coef[k], self.norm_sq, norms[i]);
             self.coef[k] = m * t.a;
             s_batch += m * t.s;
         }
         // w <- w - h (sum_k m_k a_k x_k + S_B w) = (1 - h S_B) w - h sum_k m_k a_k x_k.
-        self.w *= Scale(1.0 - h * s_batch);
+        // Members with a zero coefficient (inactive ReLU samples) are skipped without a branch:
+        // every term is written, and only non-zero ones advance the count.
+        let mut count = 0;
         for (k, &i) in batch.members.iter().enumerate() {
-            if self.coef[k] != 0.0 {
-                self.w += Scale(-h * self.coef[k]) * x.col(i);
-            }
+            self.terms[count] = (-h * self.coef[k], self.data.point(i));
+            count += usize::from(self.coef[k] != 0.0);
         }
-        self.norm_sq = self.w.squared_norm_l2();
+        self.norm_sq = kernels::scale_add_norm(1.0 - h * s_batch, &self.terms[..count], &mut self.w);
     }
 
     fn norm_sq(&self) -> f64 {
@@ -81,12 +104,7 @@ impl Engine for DenseEngine<'_> {
             let perp = self.state_perp_sq(&u).sqrt();
             return orthonormal_stationarity(self.activation, &u, perp, updates);
         }
-        ambient_stationarity(
-            self.data,
-            self.activation,
-            self.w.try_as_col_major().map_or(&[], |c| c.as_slice()),
-            updates,
-        )
+        ambient_stationarity(self.data, self.activation, &self.w, updates)
     }
 
     fn state(&self) -> IterateState {
@@ -99,12 +117,12 @@ impl Engine for DenseEngine<'_> {
             .sum::<f64>()
             / self.data.n() as f64;
         let perp_sq = self.data.is_orthonormal().then(|| self.state_perp_sq(&u));
-        let dot_init: f64 = self.w.transpose() * &self.w0;
+        let dot_init = kernels::dot(&self.w, &self.w0);
         IterateState { u, norm_sq: r, perp_sq, dot_init, loss }
     }
 
     fn ambient(&self) -> Vec<f64> {
-        self.w.iter().copied().collect()
+        self.w.clone()
     }
 }
 
@@ -112,6 +130,6 @@ impl DenseEngine<'_> {
     /// `||w - X u||^2` for orthonormal data, computed from the residual vector itself.
     fn state_perp_sq(&self, u: &[f64]) -> f64 {
         let projection: Col<f64> = self.data.matrix() * ColRef::from_slice(u);
-        (&self.w - &projection).squared_norm_l2()
+        (ColRef::from_slice(&self.w) - &projection).squared_norm_l2()
     }
 }

@@ -1,0 +1,250 @@
+//! Uniform random indices, several from each 64-bit random word (batched Lemire method).
+//!
+//! `rand`'s `partial_shuffle` draws its indices through a chooser that divides once per index;
+//! at the batch sizes of this project that division, and a generator call per index, were most
+//! of the cost of a step (see `benches/README.md`). Here a run of consecutive bounds
+//! `m_1, ..., m_k` whose product `P` is at most [`GROUP_PRODUCT_LIMIT`] shares one word `r`:
+//! Lemire's method ("Fast random integer generation in an interval", ACM TOMACS 29(1), 2019)
+//! maps `r` to `floor(r P / 2^64)`, exactly uniform on `0..P` once words with
+//! `r P mod 2^64 < 2^64 mod P` are rejected, and the digits of that number in the mixed radix
+//! `(m_1, ..., m_k)` come out one multiplication each: `(x_1, r_1) = (hi, lo)(r m_1)`,
+//! `(x_2, r_2) = (hi, lo)(r_1 m_2)`, ... (Brackett-Rozinsky and Lemire, "Batched ranged random
+//! integer generation", arXiv:2408.06213).
+//!
+//! Invariants: every tuple of draws is exactly uniform (rejection, not approximation), which
+//! the tests check exhaustively on a 12-bit word; words are taken from the generator in order,
+//! one per group, so the indices depend only on the generator's stream and the bounds. Bounds
+//! are at least 1 and below `2^32` (the sizes are validated). This module draws indices and
+//! nothing else.
+
+use rand::Rng;
+
+/// The largest product of bounds that shares one word. A group of bounds with product `P`
+/// rejects a word with probability `(2^64 mod P) / 2^64 < 2^-16` under this limit.
+const GROUP_PRODUCT_LIMIT: u64 = 1 << 48;
+
+/// `2^BITS mod product`: words whose `r P mod 2^BITS` falls below it are rejected.
+fn rejection_threshold<const BITS: u32>(product: u64) -> u64 {
+    ((1u128 << BITS) % u128::from(product)) as u64
+}
+
+/// Whether the word `word` (of `BITS` bits) gives an unbiased draw for a range of size `product`.
+#[inline]
+fn accepts<const BITS: u32>(word: u64, product: u64, threshold: u64) -> bool {
+    let mask = u64::MAX >> (64 - BITS);
+    word.wrapping_mul(product) & mask >= threshold
+}
+
+/// The mixed-radix digits of an accepted word for `bounds`, written to `out` (same length).
+#[inline]
+fn digits<const BITS: u32>(word: u64, bounds: &[u64], out: &mut [u32]) {
+    debug_assert_eq!(bounds.len(), out.len());
+    let mask = u64::MAX >> (64 - BITS);
+    let mut rest = word;
+    for (slot, &bound) in out.iter_mut().zip(bounds) {
+        let product = u128::from(rest) * u128::from(bound);
+        *slot = (product >> BITS) as u32;
+        rest = product as u64 & mask;
+    }
+}
+
+/// A run of consecutive bounds drawn from one word: `bounds[first..end]`.
+#[derive(Debug, Clone)]
+struct Group {
+    first: usize,
+    end: usize,
+    product: u64,
+    threshold: u64,
+}
+
+/// A fixed sequence of bounds, split once into groups that share a word, so that drawing does
+/// no divisions and no bookkeeping beyond one multiplication per index.
+#[derive(Debug, Clone)]
+pub(crate) struct DrawPlan {
+    bounds: Vec<u64>,
+    groups: Vec<Group>,
+    /// The draws of the last [`DrawPlan::draw`].
+    scratch: Vec<u32>,
+}
+
+impl DrawPlan {
+    /// A plan for independent draws, the `k`-th uniform in `0..bounds[k]`. Every bound must be
+    /// in `1..2^32` (the sizes are validated), so every group has at least one bound.
+    pub(crate) fn new(bounds: Vec<u64>) -> Self {
+        assert!(bounds.iter().all(|&m| (1..=u64::from(u32::MAX)).contains(&m)), "bounds outside 1..2^32");
+        let mut groups = Vec::new();
+        let mut first = 0;
+        while first < bounds.len() {
+            // The longest run of bounds from `first` whose product stays within the limit.
+            let mut product = bounds[first];
+            let mut end = first + 1;
+            while let Some(p) = bounds.get(end).and_then(|&m| product.checked_mul(m)) {
+                if p > GROUP_PRODUCT_LIMIT {
+                    break;
+                }
+                product = p;
+                end += 1;
+            }
+            groups.push(Group { first, end, product, threshold: rejection_threshold::<64>(product) });
+            first = end;
+        }
+        let scratch = vec![0; bounds.len()];
+        Self { bounds, groups, scratch }
+    }
+
+    /// A plan for the last `amount` steps of a Fisher-Yates shuffle of a slice of length `len`:
+    /// position `i` swaps with a uniform position in `0..=i`, for `i` in `len - amount..len`.
+    pub(crate) fn partial_shuffle(len: usize, amount: usize) -> Self {
+        Self::new((len - amount + 1..=len).map(|m| m as u64).collect())
+    }
+
+    /// The accepted word of one group: one word, more only on a rejection.
+    #[inline]
+    fn word<R: Rng + ?Sized>(rng: &mut R, group: &Group) -> u64 {
+        loop {
+            let word = rng.next_u64();
+            if accepts::<64>(word, group.product, group.threshold) {
+                return word;
+            }
+        }
+    }
+
+    /// Draws every index, the `k`-th uniform in `0..bounds[k]`; valid until the next draw.
+    #[inline(always)]
+    pub(crate) fn draw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> &[u32] {
+        for group in &self.groups {
+            let word = Self::word(rng, group);
+            let range = group.first..group.end;
+            digits::<64>(word, &self.bounds[range.clone()], &mut self.scratch[range]);
+        }
+        &self.scratch
+    }
+
+    /// Applies a [`DrawPlan::partial_shuffle`] plan to `slice`: afterwards its last entries (as
+    /// many as the plan draws) are a uniform random subset of its entries, in uniform random
+    /// order.
+    ///
+    /// Every index is drawn before the first swap: measured faster than swapping as each index
+    /// is drawn (the loads of the swaps then wait on the chain of multiplications).
+    #[inline(always)]
+    pub(crate) fn shuffle_tail<T, R: Rng + ?Sized>(&mut self, rng: &mut R, slice: &mut [T]) {
+        let scratch = self.draw(rng);
+        let start = slice.len() - scratch.len();
+        for (i, &j) in (start..slice.len()).zip(scratch.iter()) {
+            // `j <= i` by construction; the `min` says so to the compiler, so the swap is not
+            // bounds-checked (it changes nothing).
+            slice.swap(i, (j as usize).min(i));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::ChaCha8Rng;
+    use std::collections::BTreeMap;
+
+    /// Every accepted 12-bit word, split into digits for `bounds`.
+    fn all_tuples(bounds: &[u64]) -> BTreeMap<Vec<u32>, usize> {
+        let product: u64 = bounds.iter().product();
+        let threshold = rejection_threshold::<12>(product);
+        let mut counts = BTreeMap::new();
+        for word in 0..1u64 << 12 {
+            if accepts::<12>(word, product, threshold) {
+                let mut tuple = vec![0; bounds.len()];
+                digits::<12>(word, bounds, &mut tuple);
+                *counts.entry(tuple).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn every_tuple_gets_the_same_number_of_words() {
+        // Exhaustive over all 2^12 words of a 12-bit version of the same code: each of the P
+        // tuples must come from exactly floor(2^12 / P) words, and no digit may reach its bound.
+        for bounds in [vec![1], vec![3], vec![7], vec![2, 3, 4], vec![5, 6, 7], vec![10, 1, 9], vec![64, 64]]
+        {
+            let product: u64 = bounds.iter().product();
+            let counts = all_tuples(&bounds);
+            assert_eq!(counts.len() as u64, product, "bounds {bounds:?}: some tuple never drawn");
+            for (tuple, &count) in &counts {
+                assert!(
+                    tuple.iter().zip(&bounds).all(|(&x, &m)| u64::from(x) < m),
+                    "{tuple:?} out of {bounds:?}"
+                );
+                assert_eq!(count as u64, (1 << 12) / product, "bounds {bounds:?}, tuple {tuple:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_exactly_the_uneven_words() {
+        // Bound 3 with 64-bit words: 2^64 mod 3 = 1, so the word 0 alone is rejected. The word
+        // 2^64 - 1 gives the top digit, 2^63 the middle one.
+        let threshold = rejection_threshold::<64>(3);
+        assert_eq!(threshold, 1);
+        assert!(!accepts::<64>(0, 3, threshold));
+        assert!(accepts::<64>(1, 3, threshold) && accepts::<64>(u64::MAX, 3, threshold));
+        let digit = |word: u64| {
+            let mut out = [0];
+            digits::<64>(word, &[3], &mut out);
+            out[0]
+        };
+        assert_eq!((digit(u64::MAX), digit(1 << 63), digit(5)), (2, 1, 0));
+    }
+
+    #[test]
+    fn groups_never_exceed_the_limit_and_use_one_word_each() {
+        // Bounds 2^16 each: three make 2^48 (one group), so six draws use two words.
+        struct Counting(ChaCha8Rng, usize);
+        impl rand::TryRng for Counting {
+            type Error = std::convert::Infallible;
+            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+                unreachable!("only 64-bit words are drawn")
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+                self.1 += 1;
+                Ok(self.0.next_u64())
+            }
+            fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+                unreachable!("only 64-bit words are drawn")
+            }
+        }
+        let mut rng = Counting(ChaCha8Rng::seed_from_u64(3), 0);
+        let mut plan = DrawPlan::new(vec![1 << 16; 6]);
+        assert_eq!(plan.groups.len(), 2);
+        let drawn = plan.draw(&mut rng).to_vec();
+        assert_eq!(rng.1, 2);
+        assert_eq!(drawn.len(), 6);
+        assert!(drawn.iter().all(|&x| x < 1 << 16));
+    }
+
+    #[test]
+    fn partial_shuffle_gives_every_ordered_pair_equally_often() {
+        // The last two entries of a partial shuffle of 0..4 are a uniform ordered pair of
+        // distinct entries: 12 outcomes. Chi-square with 11 degrees of freedom, 0.999 quantile 31.26.
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let mut slice = [0usize, 1, 2, 3];
+        let mut hits = [[0usize; 4]; 4];
+        let draws = 48_000;
+        let mut plan = DrawPlan::partial_shuffle(4, 2);
+        for _ in 0..draws {
+            plan.shuffle_tail(&mut rng, &mut slice);
+            hits[slice[2]][slice[3]] += 1;
+        }
+        let expected = draws as f64 / 12.0;
+        let mut chi2 = 0.0;
+        for (a, row) in hits.iter().enumerate() {
+            for (b, &h) in row.iter().enumerate() {
+                if a == b {
+                    assert_eq!(h, 0, "an index drawn twice");
+                } else {
+                    chi2 += (h as f64 - expected).powi(2) / expected;
+                }
+            }
+        }
+        assert!(chi2 < 31.26, "chi-square {chi2:.2} for {hits:?}");
+    }
+}
