@@ -35,7 +35,10 @@ impl Provenance {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         };
         let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-        let dirty = git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+        // Uncommitted changes to the code make a result unattributable; the committed results
+        // themselves (`repro/results`, rewritten by regenerating them) do not count.
+        let dirty = git(&["status", "--porcelain", "--", ":/", ":(exclude,top)repro/results"])
+            .is_some_and(|s| !s.is_empty());
         Self {
             git_revision: if dirty { format!("{revision}+uncommitted") } else { revision },
             aesgd_version: env!("CARGO_PKG_VERSION"),
