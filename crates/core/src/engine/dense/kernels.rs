@@ -40,12 +40,12 @@ pub(super) fn dot_pair(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
     debug_assert!(a.len() == w.len() && b.len() == w.len());
     let (mut acc_a, mut acc_b) = ([0.0; LANES], [0.0; LANES]);
     let full = w.len() - w.len() % LANES;
-    for start in (0..full).step_by(LANES) {
-        let x: &[f64; LANES] = a[start..start + LANES].try_into().expect("a full chunk");
-        let y: &[f64; LANES] = b[start..start + LANES].try_into().expect("a full chunk");
-        let v: &[f64; LANES] = w[start..start + LANES].try_into().expect("a full chunk");
+    let chunks = a.chunks_exact(LANES).zip(b.chunks_exact(LANES)).zip(w.chunks_exact(LANES));
+    for ((x, y), v) in chunks {
         for lane in 0..LANES {
             acc_a[lane] += x[lane] * v[lane];
+        }
+        for lane in 0..LANES {
             acc_b[lane] += y[lane] * v[lane];
         }
     }
