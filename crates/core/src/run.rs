@@ -230,6 +230,8 @@ pub fn solve(
     let mut sampler = BatchSampler::new(config.schedule, config.n, config.batch);
     let mut trajectory = Vec::new();
     let mut next_record = 0u64;
+    // The next multiple of `check_every` (a counter, not a division on every step).
+    let mut next_check = 0u64;
     let mut step = 0u64;
     let mut stationarity = f64::NAN;
     let mut last_dense_check: Option<u64> = None;
@@ -238,7 +240,10 @@ pub fn solve(
             trajectory.push(snapshot(engine.as_ref(), step));
             next_record = grid.next_after(step);
         }
-        if step % config.check_every == 0 || step == config.max_steps {
+        if step == next_check || step == config.max_steps {
+            if step == next_check {
+                next_check = next_check.saturating_add(config.check_every);
+            }
             if support_size(&engine.state().u, config.support_threshold) > 1 {
                 last_dense_check = Some(step);
             }

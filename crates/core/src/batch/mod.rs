@@ -87,66 +87,82 @@ impl BatchSampler {
     }
 
     /// Draws the next batch.
+    #[inline]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
-        let (n, b) = (self.n, self.b);
+        // The hot schedule inline; the others out of line, so that a step of the default
+        // schedule does not pay for their stack frames.
         match self.schedule {
-            Schedule::Random => {
-                // A partial shuffle leaves a uniform random subset of the requested size at the
-                // end of the slice in O(size) swaps; draw the smaller of the batch and its
-                // complement.
-                self.plan.shuffle_tail(rng, &mut self.order);
-                if b <= n - b {
-                    let (rest, members) = self.order.split_at(n - b);
-                    Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
-                } else {
-                    let (members, rest) = self.order.split_at(b);
-                    Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
-                }
-            }
-            Schedule::Replacement => {
-                self.distinct.clear();
-                self.distinct_counts.clear();
-                for &i in self.plan.draw(rng) {
-                    let i = i as usize;
-                    if self.counts[i] == 0 {
-                        self.distinct.push(i);
-                    }
-                    self.counts[i] += 1;
-                }
-                for &i in &self.distinct {
-                    self.distinct_counts.push(self.counts[i]);
-                    self.counts[i] = 0;
-                }
-                Batch {
-                    members: &self.distinct,
-                    multiplicity: Some(&self.distinct_counts),
-                    complement: None,
-                    size: b,
-                }
-            }
-            Schedule::Epoch => {
-                if self.position + b > n {
-                    self.plan.shuffle_tail(rng, &mut self.order);
-                    self.position = 0;
-                }
-                let start = self.position;
-                self.position += b;
-                let (before, tail) = self.order.split_at(start);
-                let (members, after) = tail.split_at(b);
-                Batch { members, multiplicity: None, complement: Some([before, after]), size: b }
-            }
-            Schedule::Cyclic => {
-                if self.position >= n {
-                    self.position -= n;
-                }
-                let start = self.position;
-                self.position += b;
-                // `order` is 0..n twice, so any window of length n starting below n is contiguous.
-                let members = &self.order[start..start + b];
-                let rest = &self.order[start + b..start + n];
-                Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
-            }
+            Schedule::Random => self.next_random(rng),
+            Schedule::Replacement => self.next_with_replacement(rng),
+            Schedule::Epoch => self.next_in_epoch(rng),
+            Schedule::Cyclic => self.next_cyclic(),
         }
+    }
+
+    #[inline]
+    fn next_random<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+        let (n, b) = (self.n, self.b);
+        // A partial shuffle leaves a uniform random subset of the requested size at the end of
+        // the slice in O(size) swaps; draw the smaller of the batch and its complement.
+        self.plan.shuffle_tail(rng, &mut self.order);
+        let (members, rest) = if b <= n - b {
+            let (rest, members) = self.order.split_at(n - b);
+            (members, rest)
+        } else {
+            self.order.split_at(b)
+        };
+        Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
+    }
+
+    #[inline(never)]
+    fn next_with_replacement<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+        self.distinct.clear();
+        self.distinct_counts.clear();
+        for &i in self.plan.draw(rng) {
+            let i = i as usize;
+            if self.counts[i] == 0 {
+                self.distinct.push(i);
+            }
+            self.counts[i] += 1;
+        }
+        for &i in &self.distinct {
+            self.distinct_counts.push(self.counts[i]);
+            self.counts[i] = 0;
+        }
+        Batch {
+            members: &self.distinct,
+            multiplicity: Some(&self.distinct_counts),
+            complement: None,
+            size: self.b,
+        }
+    }
+
+    #[inline(never)]
+    fn next_in_epoch<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+        let (n, b) = (self.n, self.b);
+        if self.position + b > n {
+            self.plan.shuffle_tail(rng, &mut self.order);
+            self.position = 0;
+        }
+        let start = self.position;
+        self.position += b;
+        let (before, tail) = self.order.split_at(start);
+        let (members, after) = tail.split_at(b);
+        Batch { members, multiplicity: None, complement: Some([before, after]), size: b }
+    }
+
+    #[inline(never)]
+    fn next_cyclic(&mut self) -> Batch<'_> {
+        let (n, b) = (self.n, self.b);
+        if self.position >= n {
+            self.position -= n;
+        }
+        let start = self.position;
+        self.position += b;
+        // `order` is 0..n twice, so any window of length n starting below n is contiguous.
+        let members = &self.order[start..start + b];
+        let rest = &self.order[start + b..start + n];
+        Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
     }
 }
 

@@ -35,24 +35,23 @@ fn accepts<const BITS: u32>(word: u64, product: u64, threshold: u64) -> bool {
     word.wrapping_mul(product) & mask >= threshold
 }
 
-/// The mixed-radix digits of an accepted word for `bounds`, written to `out` (same length).
-#[inline]
-fn digits<const BITS: u32>(word: u64, bounds: &[u64], out: &mut [u32]) {
-    debug_assert_eq!(bounds.len(), out.len());
+/// The mixed-radix digits of an accepted word: for each `(bound, slot)` in order, the next
+/// digit (in `0..bound`) is written to `slot`.
+#[inline(always)]
+fn digits<'s, const BITS: u32>(word: u64, pairs: impl Iterator<Item = (&'s u64, &'s mut u32)>) {
     let mask = u64::MAX >> (64 - BITS);
     let mut rest = word;
-    for (slot, &bound) in out.iter_mut().zip(bounds) {
+    for (&bound, slot) in pairs {
         let product = u128::from(rest) * u128::from(bound);
         *slot = (product >> BITS) as u32;
         rest = product as u64 & mask;
     }
 }
 
-/// A run of consecutive bounds drawn from one word: `bounds[first..end]`.
+/// A run of `len` consecutive bounds drawn from one word.
 #[derive(Debug, Clone)]
 struct Group {
-    first: usize,
-    end: usize,
+    len: usize,
     product: u64,
     threshold: u64,
 }
@@ -85,7 +84,7 @@ impl DrawPlan {
                 product = p;
                 end += 1;
             }
-            groups.push(Group { first, end, product, threshold: rejection_threshold::<64>(product) });
+            groups.push(Group { len: end - first, product, threshold: rejection_threshold::<64>(product) });
             first = end;
         }
         let scratch = vec![0; bounds.len()];
@@ -112,10 +111,14 @@ impl DrawPlan {
     /// Draws every index, the `k`-th uniform in `0..bounds[k]`; valid until the next draw.
     #[inline(always)]
     pub(crate) fn draw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> &[u32] {
+        // Split off each group's bounds and slots in turn: one length check a group, none an index.
+        let (mut bounds, mut slots) = (&self.bounds[..], &mut self.scratch[..]);
         for group in &self.groups {
             let word = Self::word(rng, group);
-            let range = group.first..group.end;
-            digits::<64>(word, &self.bounds[range.clone()], &mut self.scratch[range]);
+            let (group_bounds, rest_bounds) = bounds.split_at(group.len);
+            let (group_slots, rest_slots) = std::mem::take(&mut slots).split_at_mut(group.len);
+            digits::<64>(word, group_bounds.iter().zip(group_slots));
+            (bounds, slots) = (rest_bounds, rest_slots);
         }
         &self.scratch
     }
@@ -153,7 +156,7 @@ mod tests {
         for word in 0..1u64 << 12 {
             if accepts::<12>(word, product, threshold) {
                 let mut tuple = vec![0; bounds.len()];
-                digits::<12>(word, bounds, &mut tuple);
+                digits::<12>(word, bounds.iter().zip(tuple.iter_mut()));
                 *counts.entry(tuple).or_insert(0) += 1;
             }
         }
@@ -189,7 +192,7 @@ mod tests {
         assert!(accepts::<64>(1, 3, threshold) && accepts::<64>(u64::MAX, 3, threshold));
         let digit = |word: u64| {
             let mut out = [0];
-            digits::<64>(word, &[3], &mut out);
+            digits::<64>(word, [3].iter().zip(out.iter_mut()));
             out[0]
         };
         assert_eq!((digit(u64::MAX), digit(1 << 63), digit(5)), (2, 1, 0));
