@@ -27,7 +27,7 @@ pub struct BenchArgs {
     /// Only this benchmark file: step, sampling, hessian or experiment.
     #[arg(long)]
     bench: Option<String>,
-    /// Only benchmarks whose id contains this text (criterion's filter).
+    /// Only benchmarks whose id matches this regular expression (criterion's filter).
     #[arg(long)]
     filter: Option<String>,
     /// Shorter warm-up and measurement (0.5 s and 2 s) for a quick look.
@@ -110,6 +110,9 @@ pub fn execute(args: &BenchArgs) -> Result<u8, String> {
     if args.quick {
         command.args(["--warm-up-time", "0.5", "--measurement-time", "2"]);
     }
+    // Only results written by this invocation are reported: `target/criterion` also holds
+    // those of earlier runs of other benchmarks, with their own, older comparisons.
+    let started = std::time::SystemTime::now();
     let status = command.status().map_err(|e| format!("cannot run cargo bench: {e}"))?;
     if !status.success() {
         return Err(format!("cargo bench failed ({status})"));
@@ -119,17 +122,16 @@ pub fn execute(args: &BenchArgs) -> Result<u8, String> {
     find_results(&root, &mut results);
     let mut rows = Vec::new();
     for new in results {
+        let written = std::fs::metadata(new.join("estimates.json")).and_then(|m| m.modified());
+        if written.map_or(true, |t| t < started) {
+            continue;
+        }
         let (Some(id), Some(est)) = (
             read::<BenchmarkId>(&new.join("benchmark.json")),
             read::<Estimates>(&new.join("estimates.json")),
         ) else {
             continue;
         };
-        if let Some(filter) = &args.filter
-            && !id.full_id.contains(filter.as_str())
-        {
-            continue;
-        }
         let change = args
             .baseline
             .as_ref()
