@@ -1,23 +1,26 @@
-//! Vector kernels of the dense step on plain slices: dot product, `y += a x`, `y *= c`.
+//! Vector kernels of the dense step on plain slices: dot products (one or two at a time) and
+//! the fused update `y <- c y + sum_k alpha_k x_k` with its squared norm.
 //!
 //! The step works on vectors of length `d` a few hundred long, where a general linear-algebra
-//! call (faer's, with its runtime choice of SIMD path) costs more in dispatch than in
-//! arithmetic; these loops let the compiler vectorise for the build target. Reductions use
-//! eight accumulators in a fixed order and no fused multiply-add, so their results are the same
-//! on every machine and thread count. They do not allocate and assume equal lengths (checked
-//! in debug builds).
+//! call (faer's) costs more in dispatch than in arithmetic. These are plain loops, always
+//! inlined: the engine runs them inside pulp's runtime dispatch, so the compiler vectorises
+//! them for the widest instruction set of the processor (AVX2 where present, SSE2 otherwise).
+//! Reductions use eight accumulators in a fixed order and no fused multiply-add (Rust never
+//! contracts `a * b + c`), so the results are the same bit for bit on every instruction set,
+//! machine and thread count. They do not allocate and assume equal lengths (checked in debug
+//! builds).
 
 /// The number of partial sums of a reduction (enough to hide the addition latency).
 const LANES: usize = 8;
 
 /// The fixed summation tree that closes every reduction.
-#[inline]
+#[inline(always)]
 fn reduce(acc: [f64; LANES]) -> f64 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
 
 /// `sum_k a_k b_k`.
-#[inline]
+#[inline(always)]
 pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0; LANES];
@@ -35,7 +38,7 @@ pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `(dot(a, w), dot(b, w))`, bit for bit, in one pass over `w`.
-#[inline]
+#[inline(always)]
 pub(super) fn dot_pair(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
     debug_assert!(a.len() == w.len() && b.len() == w.len());
     let (mut acc_a, mut acc_b) = ([0.0; LANES], [0.0; LANES]);
@@ -61,11 +64,11 @@ pub(super) fn dot_pair(a: &[f64], b: &[f64], w: &[f64]) -> (f64, f64) {
 /// Each entry is computed as `((c y_j + alpha_1 x_1j) + alpha_2 x_2j) + ...` in the order of
 /// `terms`, so the result is the same as `b` separate `y += alpha x` passes after `y *= c`; one
 /// pass loads and stores `y` once instead of `b + 1` times.
-#[inline]
+#[inline(always)]
 pub(super) fn scale_add_norm(c: f64, terms: &[(f64, &[f64])], y: &mut [f64]) -> f64 {
     debug_assert!(terms.iter().all(|(_, x)| x.len() == y.len()));
     let mut acc = [0.0; LANES];
-    let start = y.len() - y.len() % LANES;
+    let rest_start = y.len() - y.len() % LANES;
     let mut chunks = y.chunks_exact_mut(LANES);
     for (start, chunk) in (0..).step_by(LANES).zip(&mut chunks) {
         let mut block = [0.0; LANES];
@@ -87,7 +90,7 @@ pub(super) fn scale_add_norm(c: f64, terms: &[(f64, &[f64])], y: &mut [f64]) -> 
     for (lane, yj) in rest.iter_mut().enumerate() {
         let mut value = c * *yj;
         for &(alpha, x) in terms {
-            value += alpha * x[start + lane];
+            value += alpha * x[rest_start + lane];
         }
         *yj = value;
         acc[lane] += value * value;
