@@ -156,7 +156,7 @@ pub struct RunConfig {
     pub engine: EngineChoice,
     /// Stop after this many steps at the latest (at least 1).
     pub max_steps: u64,
-    /// Convergence tolerance on the stationarity measure (see [`crate::run`]).
+    /// Convergence tolerance on the stationarity measure (see [`crate::run`](mod@crate::run)).
     pub grad_tol: f64,
     /// Check convergence every this many steps (at least 1).
     pub check_every: u64,

@@ -10,7 +10,7 @@
 //! - [`engine`]: the `Dense` and `Reduced` SGD engines behind one trait;
 //! - [`metrics`]: metrics of an iterate and of the identified limit point;
 //! - [`trajectory`]: the log-spaced recording grid;
-//! - [`run`]: run control (seeding, convergence rule, divergence, observers).
+//! - [`run`](mod@run): run control (seeding, convergence rule, divergence, observers).
 //!
 //! The core knows nothing of files, terminals or plots, and has no serialization: the front
 //! ends (`xtask`) own those. Every user-facing input error is a [`ConfigError`]; nothing here

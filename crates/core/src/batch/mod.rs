@@ -3,8 +3,9 @@
 //! Invariants: a batch always has exactly `b` draws (counting repeats under `Replacement`); a
 //! draw costs O(min(b, n - b)) random numbers and never allocates after construction. For the
 //! schedules without replacement the sampler also exposes the complement of the batch, so an
-//! engine may update whichever side is smaller. Indices are drawn by [`uniform`] (exactly
-//! uniform, several from each random word). This module knows nothing of the model.
+//! engine may update whichever side is smaller. Indices are drawn by the private `uniform`
+//! module (exactly uniform, several from each random word). This module knows nothing of the
+//! model.
 
 mod uniform;
 

@@ -8,7 +8,8 @@
 //!
 //! Both consume batches from the same [`crate::batch::BatchSampler`], so fed the same random
 //! stream they follow the same trajectory up to rounding. Engines only step and report their
-//! state; deciding when to stop, what to record and what to measure belongs to [`crate::run`].
+//! state; deciding when to stop, what to record and what to measure belongs to
+//! [`crate::run`](mod@crate::run).
 
 mod dense;
 mod reduced;
