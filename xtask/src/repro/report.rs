@@ -69,6 +69,11 @@ fn verdict_word(pass: Option<bool>) -> &'static str {
     }
 }
 
+/// The number of seeds behind a criterion's estimate, or "-" when it has none.
+fn seeds_text(r: &CriterionResult) -> String {
+    r.estimate.as_ref().map_or(String::from("-"), |i| i.n.to_string())
+}
+
 fn estimate_text(r: &CriterionResult) -> String {
     match (&r.estimate, &r.undefined) {
         (Some(i), _) => format!("{} [{}, {}]", short(i.estimate), short(i.lower), short(i.upper)),
@@ -111,7 +116,6 @@ fn claims_md(claims: &[ClaimResult], quick: bool) -> String {
     );
     for c in claims {
         for r in &c.results {
-            let seeds = r.estimate.as_ref().map_or(String::from("-"), |i| i.n.to_string());
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} of {} | {} | {} | {} |",
@@ -122,7 +126,7 @@ fn claims_md(claims: &[ClaimResult], quick: bool) -> String {
                 r.statistic,
                 r.metric,
                 estimate_text(r),
-                seeds,
+                seeds_text(r),
                 r.rule
             );
         }
@@ -154,7 +158,6 @@ fn report_md(claims: &[ClaimResult], quick: bool, provenance: &Provenance) -> St
         if !c.results.is_empty() {
             md.push_str("| criterion | sweep point | estimate [95% CI] | seeds | rule | verdict |\n|---|---|---|---|---|---|\n");
             for r in &c.results {
-                let seeds = r.estimate.as_ref().map_or(String::from("-"), |i| i.n.to_string());
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} of {}: {} | {} | {} | {} |",
@@ -163,7 +166,7 @@ fn report_md(claims: &[ClaimResult], quick: bool, provenance: &Provenance) -> St
                     r.statistic,
                     r.metric,
                     estimate_text(r),
-                    seeds,
+                    seeds_text(r),
                     r.rule,
                     verdict_word(r.pass)
                 );

@@ -135,7 +135,7 @@ impl DenseEngine<'_> {
         // Members with a zero coefficient (inactive ReLU samples) are skipped without a branch:
         // every term is written, and only non-zero ones advance the count.
         let mut count = 0;
-        for (k, &i) in batch.members.iter().enumerate() {
+        for (k, &i) in members.iter().enumerate() {
             self.terms[count] = (-h * self.coef[k], self.data.point(i));
             count += usize::from(self.coef[k] != 0.0);
         }
