@@ -1,5 +1,9 @@
 //! One SGD step (batch draw included) for both engines, n = 100, across d and b.
 //!
+//! Steps are taken the way the runner takes them, `Engine::advance` over a run of steps (the
+//! reduced engine keeps its state in registers across them; the dense engine's default is a
+//! loop of `Engine::step`).
+//!
 //! Ids are stable (`step/<engine>/d<d>_b<b>`) so that saved baselines compare.
 //!
 //! Each timed stretch starts from a fresh initialisation and lasts at most `CHUNK` steps: a run
@@ -10,7 +14,7 @@
 use aesgd_core::batch::BatchSampler;
 use aesgd_core::data::Data;
 use aesgd_core::engine::{DenseEngine, Engine, ReducedEngine};
-use aesgd_core::run::{draw_init, run_rng};
+use aesgd_core::run::{DIVERGED_NORM_SQ, draw_init, run_rng};
 use aesgd_core::{Activation, RunConfig, Schedule};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -42,11 +46,10 @@ fn bench_engine(c: &mut Criterion, name: &str, dims: &[usize]) {
                         };
                         let mut sampler = BatchSampler::new(Schedule::Random, N, b);
                         let start = Instant::now();
-                        for _ in 0..chunk {
-                            let batch = sampler.next(&mut rng);
-                            engine.step(black_box(&batch));
-                        }
+                        let taken =
+                            engine.advance(&mut sampler, &mut rng, black_box(chunk), DIVERGED_NORM_SQ);
                         total += start.elapsed();
+                        assert_eq!(taken, chunk, "the benchmark run diverged");
                         left -= chunk;
                     }
                     total

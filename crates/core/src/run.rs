@@ -256,8 +256,10 @@ pub fn solve(
         if step >= config.max_steps {
             break Outcome::MaxSteps;
         }
-        engine.step(&sampler.next(rng));
-        step += 1;
+        // Every step up to the next record, check or end, in one call: the engine keeps its
+        // state in registers across them and stops early if the iterate diverges.
+        let until = next_record.min(next_check).min(config.max_steps);
+        step += engine.advance(&mut sampler, rng, until - step, DIVERGED_NORM_SQ);
         let norm_sq = engine.norm_sq();
         if norm_sq.is_nan() || norm_sq > DIVERGED_NORM_SQ {
             stationarity = f64::NAN;

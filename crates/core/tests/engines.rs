@@ -9,6 +9,7 @@ use aesgd_core::model::batch_gradient;
 use aesgd_core::run::{NoObserver, draw_init, run_rng, solve};
 use aesgd_core::{Activation, DataSpec, EngineChoice, RunConfig, Schedule, run};
 use common::{max_abs, max_abs_diff, random_rotation, rotate, rotated_data};
+use rand::Rng;
 
 /// A run of exactly `steps` steps (the tolerance is below anything reachable).
 fn fixed_steps(
@@ -182,6 +183,88 @@ fn reduced_norm_stays_consistent_with_its_coordinates() {
                 worst = worst.max((engine.norm_sq() - exact).abs() / exact);
             }
             assert!(worst < bound, "{activation} b={batch} {schedule}: relative drift {worst:e} > {bound:e}");
+        }
+    }
+}
+
+/// `Engine::advance` (the runner's path, which the reduced engine overrides to keep its state
+/// in registers) must take exactly the steps of a loop of `Engine::step`, bit for bit and with
+/// the same random draws, for every schedule, activation and side of the batch, through folds
+/// and through the O(n) fallback of large steps; and it must stop right after the first step
+/// whose squared norm exceeds the bound.
+#[test]
+fn advance_takes_the_same_steps_as_single_steps_bit_for_bit() {
+    let (n, d) = (10usize, 12usize);
+    let data = aesgd_core::data::Data::basis(n, d).unwrap();
+    let schedules = [Schedule::Random, Schedule::Replacement, Schedule::Epoch, Schedule::Cyclic];
+    let bits = |s: &aesgd_core::engine::IterateState| -> Vec<u64> {
+        s.u.iter().chain([&s.norm_sq]).map(|x| x.to_bits()).collect()
+    };
+    for activation in [Activation::Linear, Activation::Relu] {
+        for schedule in schedules {
+            for batch in [1, 3, 7, 10] {
+                // eta = 2.5 takes the fallback on some steps (a factor below zero).
+                for eta in [0.2, 2.5] {
+                    let w0 =
+                        draw_init(&fixed_steps(activation, n, d, batch, schedule, 1), &mut run_rng(5, 0));
+                    let engines = |which: usize| -> Box<dyn Engine + '_> {
+                        if which == 0 {
+                            Box::new(ReducedEngine::new(&data, activation, eta, &w0))
+                        } else {
+                            Box::new(DenseEngine::new(&data, activation, eta, &w0))
+                        }
+                    };
+                    for which in 0..2 {
+                        let case = format!("{activation} {schedule} b={batch} eta={eta} engine {which}");
+                        // Reference: single steps, recording every squared norm.
+                        let mut single = engines(which);
+                        let mut sampler = aesgd_core::batch::BatchSampler::new(schedule, n, batch);
+                        let mut rng = run_rng(6, 0);
+                        let mut norms = Vec::new();
+                        let mut states = Vec::new();
+                        for _ in 0..3000 {
+                            single.step(&sampler.next(&mut rng));
+                            norms.push(single.norm_sq());
+                            states.push(bits(&single.state()));
+                        }
+                        // Runs of advance, in uneven chunks, with no early stop.
+                        let mut chunked = engines(which);
+                        let mut sampler = aesgd_core::batch::BatchSampler::new(schedule, n, batch);
+                        let mut chunk_rng = run_rng(6, 0);
+                        // A diverging iterate (NaN) stops a run of steps even without a bound.
+                        let nan_step =
+                            norms.iter().position(|r| r.is_nan()).map_or(u64::MAX, |i| i as u64 + 1);
+                        let mut done = 0u64;
+                        for chunk in [1u64, 7, 1000, 1, 1991] {
+                            let taken = chunked.advance(&mut sampler, &mut chunk_rng, chunk, f64::INFINITY);
+                            assert_eq!(taken, chunk.min(nan_step - done), "{case}: steps taken");
+                            done += taken;
+                            assert_eq!(bits(&chunked.state()), states[done as usize - 1], "{case} at {done}");
+                            if done == nan_step {
+                                break;
+                            }
+                        }
+                        if nan_step == u64::MAX {
+                            assert_eq!(rng.next_u64(), chunk_rng.next_u64(), "{case}: different draws");
+                        }
+                        // An early stop: the bound is the median norm of the first 300 steps, or
+                        // -1 (stop after one step) when no later norm exceeds it (an iterate that
+                        // large steps sent to zero).
+                        let mut early: Vec<f64> = norms[..300].to_vec();
+                        early.sort_by(f64::total_cmp);
+                        let exceeds = |bound: f64| norms.iter().position(|&r| r.is_nan() || r > bound);
+                        let (bound, first) = match exceeds(early[150]) {
+                            Some(index) => (early[150], index + 1),
+                            None => (-1.0, 1),
+                        };
+                        let mut stopped = engines(which);
+                        let mut sampler = aesgd_core::batch::BatchSampler::new(schedule, n, batch);
+                        let taken = stopped.advance(&mut sampler, &mut run_rng(6, 0), 3000, bound);
+                        assert_eq!(taken as usize, first, "{case}: stop step");
+                        assert_eq!(bits(&stopped.state()), states[first - 1], "{case}: state at the stop");
+                    }
+                }
+            }
         }
     }
 }

@@ -87,11 +87,21 @@ impl BatchSampler {
         self.b
     }
 
+    /// The number of data points `n` batches are drawn from.
+    pub fn population(&self) -> usize {
+        self.n
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
     /// Draws the next batch.
-    #[inline]
+    #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
-        // The hot schedule inline; the others out of line, so that a step of the default
-        // schedule does not pay for their stack frames.
+        // The hot schedule inline (into an engine's run of steps); the others out of line, so
+        // that a step of the default schedule does not pay for their stack frames.
         match self.schedule {
             Schedule::Random => self.next_random(rng),
             Schedule::Replacement => self.next_with_replacement(rng),
@@ -100,7 +110,7 @@ impl BatchSampler {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_random<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
         let (n, b) = (self.n, self.b);
         // A partial shuffle leaves a uniform random subset of the requested size at the end of

@@ -19,7 +19,8 @@ pub use dense::DenseEngine;
 pub use reduced::ReducedEngine;
 pub use stationarity::UpdateSet;
 
-use crate::batch::Batch;
+use crate::batch::{Batch, BatchSampler};
+use rand::rngs::ChaCha8Rng;
 
 /// Where an iterate stands, in the quantities every metric is computed from.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,29 @@ pub trait Engine {
 
     /// One SGD step `w <- w - eta * mean_{i in batch} grad l_i(w)`.
     fn step(&mut self, batch: &Batch<'_>);
+
+    /// Up to `steps` steps, each on a batch drawn from `sampler` with `rng`, stopping early
+    /// after the first step whose [`Engine::norm_sq`] is NaN or above `stop_above`. Returns
+    /// the number of steps taken.
+    ///
+    /// The same as calling [`Engine::step`] in a loop, bit for bit (that is the default); an
+    /// engine overrides it to keep its state in registers from one step to the next.
+    fn advance(
+        &mut self,
+        sampler: &mut BatchSampler,
+        rng: &mut ChaCha8Rng,
+        steps: u64,
+        stop_above: f64,
+    ) -> u64 {
+        for taken in 1..=steps {
+            self.step(&sampler.next(rng));
+            let norm_sq = self.norm_sq();
+            if norm_sq.is_nan() || norm_sq > stop_above {
+                return taken;
+            }
+        }
+        steps
+    }
 
     /// `||w||^2` of the current iterate, in O(1).
     fn norm_sq(&self) -> f64;

@@ -30,10 +30,11 @@ mod kernels;
 
 use super::stationarity::orthonormal_stationarity;
 use super::{Engine, IterateState, UpdateSet};
-use crate::batch::Batch;
-use crate::config::Activation;
+use crate::batch::{Batch, BatchSampler};
+use crate::config::{Activation, Schedule};
 use crate::data::Data;
 use crate::model::sample_terms;
+use rand::rngs::ChaCha8Rng;
 
 /// The band the active scale stays in between folds. Every update of `norm_active` multiplies
 /// the rounding errors already in it by the squared factor of the side that carries the scale,
@@ -48,16 +49,14 @@ const PASSIVE_SCALE_BAND: (f64, f64) = (1e-150, 1e150);
 /// faster than the scale (members shrinking, `r > 2`).
 const ACTIVE_NORM_DROP: f64 = 1.0 / 16.0;
 
-/// SGD in data coordinates on orthonormal data.
-#[derive(Debug, Clone)]
-pub struct ReducedEngine<'a> {
-    data: &'a Data,
-    activation: Activation,
-    eta: f64,
-    v: Vec<f64>,
-    scale_active: f64,
-    scale_passive: f64,
-    q: f64,
+/// The per-step state besides `v`. A run of steps ([`Engine::advance`]) copies it into locals,
+/// so that it stays in registers from one step to the next.
+#[derive(Debug, Clone, Copy)]
+struct Scales {
+    /// `c_A`.
+    active: f64,
+    /// `c_P`.
+    passive: f64,
     /// `sum_A u_i^2`, the squared norm of the active coordinates.
     norm_active: f64,
     /// `sum_P u_j^2 + p^2`, the squared norm of the passive group.
@@ -65,6 +64,55 @@ pub struct ReducedEngine<'a> {
     /// `norm_active` right after the last fold.
     norm_active_at_fold: f64,
     steps_since_fold: u64,
+}
+
+impl Scales {
+    fn norm_sq(&self) -> f64 {
+        self.norm_active.max(0.0) + self.norm_passive
+    }
+}
+
+/// Which coordinates a step touches, a const parameter of [`fast_step`]: the batch's members,
+/// the complement (when it is the smaller side) or the members with their draw counts
+/// (sampling with replacement). It is fixed for a run, so a run of steps decides it once.
+mod route {
+    pub(super) const MEMBERS: u8 = 0;
+    pub(super) const COMPLEMENT: u8 = 1;
+    pub(super) const COUNTS: u8 = 2;
+}
+
+/// The route of one batch.
+fn route_of(batch: &Batch<'_>) -> u8 {
+    if batch.multiplicity.is_some() {
+        route::COUNTS
+    } else if batch.complement_len() < batch.members.len() {
+        route::COMPLEMENT
+    } else {
+        route::MEMBERS
+    }
+}
+
+/// What is left to do after [`fast_step`].
+#[derive(Clone, Copy)]
+enum StepEnd {
+    /// Nothing: the step is done.
+    Done,
+    /// The step is done and a fold is due.
+    Fold,
+    /// Nothing was changed: some factor is not positive, so the exact O(n) step must be taken
+    /// with this `gamma`.
+    Fallback { gamma: f64 },
+}
+
+/// SGD in data coordinates on orthonormal data.
+#[derive(Debug, Clone)]
+pub struct ReducedEngine<'a> {
+    data: &'a Data,
+    activation: Activation,
+    eta: f64,
+    v: Vec<f64>,
+    q: f64,
+    scales: Scales,
     fold_every: u64,
     /// `eta / b` for the batch size `h_batch_size` (0 before the first step): a division
     /// saved on every step, since a run's batch size never changes.
@@ -99,13 +147,15 @@ impl<'a> ReducedEngine<'a> {
             activation,
             eta,
             v: u0.clone(),
-            scale_active: 1.0,
-            scale_passive: 1.0,
             q: p0,
-            norm_active: 0.0,
-            norm_passive: 0.0,
-            norm_active_at_fold: 0.0,
-            steps_since_fold: 0,
+            scales: Scales {
+                active: 1.0,
+                passive: 1.0,
+                norm_active: 0.0,
+                norm_passive: 0.0,
+                norm_active_at_fold: 0.0,
+                steps_since_fold: 0,
+            },
             fold_every: (n as u64).max(1024),
             h: f64::NAN,
             h_batch_size: 0,
@@ -123,25 +173,28 @@ impl<'a> ReducedEngine<'a> {
         for j in 0..self.v.len() {
             self.v[j] = self.coordinate(j);
         }
-        self.q *= self.scale_passive;
-        self.scale_active = 1.0;
-        self.scale_passive = 1.0;
-        self.norm_active = 0.0;
-        self.norm_passive = self.q * self.q;
+        self.q *= self.scales.passive;
+        let (mut norm_active, mut norm_passive) = (0.0, self.q * self.q);
         for &vj in &self.v {
             if self.activation.is_active(vj) {
-                self.norm_active += vj * vj;
+                norm_active += vj * vj;
             } else {
-                self.norm_passive += vj * vj;
+                norm_passive += vj * vj;
             }
         }
-        self.norm_active_at_fold = self.norm_active;
-        self.steps_since_fold = 0;
+        self.scales = Scales {
+            active: 1.0,
+            passive: 1.0,
+            norm_active,
+            norm_passive,
+            norm_active_at_fold: norm_active,
+            steps_since_fold: 0,
+        };
     }
 
     fn coordinate(&self, j: usize) -> f64 {
         let vj = self.v[j];
-        vj * if self.activation.is_active(vj) { self.scale_active } else { self.scale_passive }
+        vj * if self.activation.is_active(vj) { self.scales.active } else { self.scales.passive }
     }
 
     fn coords(&self) -> Vec<f64> {
@@ -149,100 +202,63 @@ impl<'a> ReducedEngine<'a> {
     }
 
     fn perp(&self) -> f64 {
-        self.scale_passive * self.q
+        self.scales.passive * self.q
     }
 
-    /// One step; `RELU` must be `self.activation == Activation::Relu`.
+    /// `eta / b`, divided once per batch size.
+    fn h(&mut self, batch_size: usize) -> f64 {
+        if batch_size != self.h_batch_size {
+            self.h = self.eta / batch_size as f64;
+            self.h_batch_size = batch_size;
+        }
+        self.h
+    }
+
+    /// Completes a step that [`fast_step`] left unfinished.
+    #[cold]
+    fn finish_step(&mut self, end: StepEnd, batch: &Batch<'_>, h: f64) {
+        match end {
+            StepEnd::Done => {}
+            StepEnd::Fold => self.fold(),
+            StepEnd::Fallback { gamma } => self.fallback_step(batch, h, gamma),
+        }
+    }
+
+    /// Up to `steps` steps with the scales held in locals; see [`Engine::advance`]. Every
+    /// batch the sampler draws takes route `ROUTE`.
     #[inline(always)]
-    fn step_as<const RELU: bool>(&mut self, batch: &Batch<'_>) {
-        if batch.size != self.h_batch_size {
-            self.h = self.eta / batch.size as f64;
-            self.h_batch_size = batch.size;
-        }
-        let h = self.h;
-        let ca2 = self.scale_active * self.scale_active;
-        let r = self.norm_sq();
-        let base = h * (r - 2.0);
-        let via_complement = batch.multiplicity.is_none() && batch.complement_len() < batch.members.len();
-
-        // First pass: the squared norm of the active coordinates on the side we touch (ambient
-        // units), the batch's `S_B`, and the largest multiplicity among active members (for
-        // the sign check).
-        let (touched_norm, s_batch, max_count) = if via_complement {
-            let [a, b] = batch.complement.unwrap_or([&[], &[]]);
-            let outside =
-                ca2 * (kernels::active_mass::<RELU>(&self.v, a) + kernels::active_mass::<RELU>(&self.v, b));
-            (outside, (self.norm_active - outside).max(0.0), 1u32)
-        } else if let Some(counts) = batch.multiplicity {
-            let (mut touched, mut s) = (0.0, 0.0);
-            let mut most = 1u32;
-            for (&i, &m) in batch.members.iter().zip(counts) {
-                if self.activation.is_active(self.v[i]) {
-                    touched += self.v[i] * self.v[i];
-                    s += f64::from(m) * self.v[i] * self.v[i];
-                    most = most.max(m);
-                }
+    fn advance_as<const RELU: bool, const ROUTE: u8>(
+        &mut self,
+        sampler: &mut BatchSampler,
+        rng: &mut ChaCha8Rng,
+        steps: u64,
+        stop_above: f64,
+    ) -> u64 {
+        let h = self.h(sampler.batch_size());
+        let mut scales = self.scales;
+        let mut taken = 0;
+        while taken < steps {
+            let batch = sampler.next(rng);
+            debug_assert_eq!(route_of(&batch), ROUTE);
+            taken += 1;
+            let end = fast_step::<RELU, ROUTE>(&mut scales, &mut self.v, &batch, h, self.fold_every);
+            if !matches!(end, StepEnd::Done) {
+                self.scales = scales;
+                self.finish_step(end, &batch, h);
+                scales = self.scales;
             }
-            (ca2 * touched, ca2 * s, most)
-        } else {
-            let touched = ca2 * kernels::active_mass::<RELU>(&self.v, batch.members);
-            (touched, touched, 1u32)
-        };
-        let gamma = 1.0 - h * s_batch;
-        let member_factor = gamma - base;
-        // Every factor must be positive (false for NaN too): `gamma`, and `gamma - base m` for
-        // each multiplicity `m` drawn, whose smallest is at `m = 1` or the largest count.
-        let factors_positive = gamma > 0.0
-            && member_factor > 0.0
-            && (max_count == 1 || gamma - base * f64::from(max_count) > 0.0);
-        if !factors_positive {
-            self.fallback_step(batch, h, r, gamma);
-            return;
-        }
-
-        // Second pass. Without repeats every active member gets the same factor, so the side
-        // we touch is multiplied by one ratio; the norms follow in closed form:
-        // members' squared norm times `member_factor^2`, everything else times `gamma^2`.
-        let (gamma2, member2) = (gamma * gamma, member_factor * member_factor);
-        self.norm_passive *= gamma2;
-        self.scale_passive *= gamma;
-        if via_complement {
-            // Members get their factor through the active scale; the rest is corrected back.
-            self.scale_active *= member_factor;
-            let ratio = gamma / member_factor;
-            let [a, b] = batch.complement.unwrap_or([&[], &[]]);
-            kernels::scale_active::<RELU>(&mut self.v, a, ratio);
-            kernels::scale_active::<RELU>(&mut self.v, b, ratio);
-            self.norm_active = member2 * (self.norm_active - touched_norm) + gamma2 * touched_norm;
-        } else if let Some(counts) = batch.multiplicity {
-            self.scale_active *= gamma;
-            let mut members_after = 0.0;
-            for (&i, &m) in batch.members.iter().zip(counts) {
-                if self.activation.is_active(self.v[i]) {
-                    let (old, factor) = (self.v[i], gamma - base * f64::from(m));
-                    self.v[i] = old * (factor / gamma);
-                    members_after += factor * factor * old * old;
-                }
+            let norm_sq = scales.norm_sq();
+            if norm_sq.is_nan() || norm_sq > stop_above {
+                break;
             }
-            self.norm_active = gamma2 * (self.norm_active - touched_norm) + ca2 * members_after;
-        } else {
-            self.scale_active *= gamma;
-            kernels::scale_active::<RELU>(&mut self.v, batch.members, member_factor / gamma);
-            self.norm_active = gamma2 * (self.norm_active - touched_norm) + member2 * touched_norm;
         }
-
-        self.steps_since_fold += 1;
-        if self.steps_since_fold >= self.fold_every
-            || self.norm_active < ACTIVE_NORM_DROP * self.norm_active_at_fold
-            || !(ACTIVE_SCALE_BAND.0..=ACTIVE_SCALE_BAND.1).contains(&self.scale_active)
-            || !(PASSIVE_SCALE_BAND.0..=PASSIVE_SCALE_BAND.1).contains(&self.scale_passive)
-        {
-            self.fold();
-        }
+        self.scales = scales;
+        taken
     }
 
     /// The exact O(n) step, used when a factor is not positive (signs may change).
-    fn fallback_step(&mut self, batch: &Batch<'_>, h: f64, r: f64, gamma: f64) {
+    fn fallback_step(&mut self, batch: &Batch<'_>, h: f64, gamma: f64) {
+        let r = self.norm_sq();
         self.fold();
         self.factors.fill(gamma);
         for (k, &i) in batch.members.iter().enumerate() {
@@ -258,21 +274,163 @@ impl<'a> ReducedEngine<'a> {
     }
 }
 
+/// One step on the scales and `v`, unless a factor is not positive; `RELU` says whether the
+/// activation is ReLU, `ROUTE` is the batch's [`route`].
+#[inline(always)]
+fn fast_step<const RELU: bool, const ROUTE: u8>(
+    s: &mut Scales,
+    v: &mut [f64],
+    batch: &Batch<'_>,
+    h: f64,
+    fold_every: u64,
+) -> StepEnd {
+    let ca2 = s.active * s.active;
+    let r = s.norm_sq();
+    let base = h * (r - 2.0);
+    let via_complement = ROUTE == route::COMPLEMENT;
+    let counts = if ROUTE == route::COUNTS { batch.multiplicity } else { None };
+
+    // First pass: the squared norm of the active coordinates on the side we touch (ambient
+    // units), the batch's `S_B`, and the largest multiplicity among active members (for the
+    // sign check).
+    let (touched_norm, s_batch, max_count) = if via_complement {
+        let [a, b] = batch.complement.unwrap_or([&[], &[]]);
+        let outside = ca2 * (kernels::active_mass::<RELU>(v, a) + kernels::active_mass::<RELU>(v, b));
+        (outside, (s.norm_active - outside).max(0.0), 1u32)
+    } else if let Some(counts) = counts {
+        let (mut touched, mut sum) = (0.0, 0.0);
+        let mut most = 1u32;
+        for (&i, &m) in batch.members.iter().zip(counts) {
+            if !RELU || v[i] > 0.0 {
+                touched += v[i] * v[i];
+                sum += f64::from(m) * v[i] * v[i];
+                most = most.max(m);
+            }
+        }
+        (ca2 * touched, ca2 * sum, most)
+    } else {
+        let touched = ca2 * kernels::active_mass::<RELU>(v, batch.members);
+        (touched, touched, 1u32)
+    };
+    let gamma = 1.0 - h * s_batch;
+    let member_factor = gamma - base;
+    // Every factor must be positive (false for NaN too): `gamma`, and `gamma - base m` for each
+    // multiplicity `m` drawn, whose smallest is at `m = 1` or the largest count.
+    let factors_positive =
+        gamma > 0.0 && member_factor > 0.0 && (max_count == 1 || gamma - base * f64::from(max_count) > 0.0);
+    if !factors_positive {
+        return StepEnd::Fallback { gamma };
+    }
+
+    // Second pass. Without repeats every active member gets the same factor, so the side we
+    // touch is multiplied by one ratio; the norms follow in closed form: members' squared norm
+    // times `member_factor^2`, everything else times `gamma^2`.
+    let (gamma2, member2) = (gamma * gamma, member_factor * member_factor);
+    s.norm_passive *= gamma2;
+    s.passive *= gamma;
+    if via_complement {
+        // Members get their factor through the active scale; the rest is corrected back.
+        s.active *= member_factor;
+        let ratio = gamma / member_factor;
+        let [a, b] = batch.complement.unwrap_or([&[], &[]]);
+        kernels::scale_active::<RELU>(v, a, ratio);
+        kernels::scale_active::<RELU>(v, b, ratio);
+        s.norm_active = member2 * (s.norm_active - touched_norm) + gamma2 * touched_norm;
+    } else if let Some(counts) = counts {
+        s.active *= gamma;
+        let mut members_after = 0.0;
+        for (&i, &m) in batch.members.iter().zip(counts) {
+            if !RELU || v[i] > 0.0 {
+                let (old, factor) = (v[i], gamma - base * f64::from(m));
+                v[i] = old * (factor / gamma);
+                members_after += factor * factor * old * old;
+            }
+        }
+        s.norm_active = gamma2 * (s.norm_active - touched_norm) + ca2 * members_after;
+    } else {
+        s.active *= gamma;
+        kernels::scale_active::<RELU>(v, batch.members, member_factor / gamma);
+        s.norm_active = gamma2 * (s.norm_active - touched_norm) + member2 * touched_norm;
+    }
+
+    s.steps_since_fold += 1;
+    if s.steps_since_fold >= fold_every
+        || s.norm_active < ACTIVE_NORM_DROP * s.norm_active_at_fold
+        || !(ACTIVE_SCALE_BAND.0..=ACTIVE_SCALE_BAND.1).contains(&s.active)
+        || !(PASSIVE_SCALE_BAND.0..=PASSIVE_SCALE_BAND.1).contains(&s.passive)
+    {
+        StepEnd::Fold
+    } else {
+        StepEnd::Done
+    }
+}
+
 impl Engine for ReducedEngine<'_> {
     fn name(&self) -> &'static str {
         "reduced"
     }
 
     fn step(&mut self, batch: &Batch<'_>) {
-        // One dispatch on the activation a step; the passes over the batch are specialised.
-        match self.activation {
-            Activation::Relu => self.step_as::<true>(batch),
-            Activation::Linear => self.step_as::<false>(batch),
+        let h = self.h(batch.size);
+        // One dispatch on the activation and route a step; the passes are specialised.
+        let (scales, v, fold_every) = (&mut self.scales, &mut self.v[..], self.fold_every);
+        let end = match (self.activation, route_of(batch)) {
+            (Activation::Relu, route::MEMBERS) => {
+                fast_step::<true, { route::MEMBERS }>(scales, v, batch, h, fold_every)
+            }
+            (Activation::Relu, route::COMPLEMENT) => {
+                fast_step::<true, { route::COMPLEMENT }>(scales, v, batch, h, fold_every)
+            }
+            (Activation::Relu, _) => fast_step::<true, { route::COUNTS }>(scales, v, batch, h, fold_every),
+            (Activation::Linear, route::MEMBERS) => {
+                fast_step::<false, { route::MEMBERS }>(scales, v, batch, h, fold_every)
+            }
+            (Activation::Linear, route::COMPLEMENT) => {
+                fast_step::<false, { route::COMPLEMENT }>(scales, v, batch, h, fold_every)
+            }
+            (Activation::Linear, _) => fast_step::<false, { route::COUNTS }>(scales, v, batch, h, fold_every),
+        };
+        self.finish_step(end, batch, h);
+    }
+
+    fn advance(
+        &mut self,
+        sampler: &mut BatchSampler,
+        rng: &mut ChaCha8Rng,
+        steps: u64,
+        stop_above: f64,
+    ) -> u64 {
+        // The route of every batch this sampler draws: the sizes and the schedule fix it.
+        let (n, b) = (sampler.population(), sampler.batch_size());
+        let route = match sampler.schedule() {
+            Schedule::Replacement => route::COUNTS,
+            _ if n - b < b => route::COMPLEMENT,
+            _ => route::MEMBERS,
+        };
+        match (self.activation, route) {
+            (Activation::Relu, route::MEMBERS) => {
+                self.advance_as::<true, { route::MEMBERS }>(sampler, rng, steps, stop_above)
+            }
+            (Activation::Relu, route::COMPLEMENT) => {
+                self.advance_as::<true, { route::COMPLEMENT }>(sampler, rng, steps, stop_above)
+            }
+            (Activation::Relu, _) => {
+                self.advance_as::<true, { route::COUNTS }>(sampler, rng, steps, stop_above)
+            }
+            (Activation::Linear, route::MEMBERS) => {
+                self.advance_as::<false, { route::MEMBERS }>(sampler, rng, steps, stop_above)
+            }
+            (Activation::Linear, route::COMPLEMENT) => {
+                self.advance_as::<false, { route::COMPLEMENT }>(sampler, rng, steps, stop_above)
+            }
+            (Activation::Linear, _) => {
+                self.advance_as::<false, { route::COUNTS }>(sampler, rng, steps, stop_above)
+            }
         }
     }
 
     fn norm_sq(&self) -> f64 {
-        self.norm_active.max(0.0) + self.norm_passive
+        self.scales.norm_sq()
     }
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {
