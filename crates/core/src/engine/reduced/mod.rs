@@ -215,12 +215,15 @@ impl<'a> ReducedEngine<'a> {
     }
 
     /// Completes a step that [`fast_step`] left unfinished.
+    ///
+    /// It takes the batch's members and counts rather than the batch, so that the hot loop
+    /// need not build a `Batch` in memory for this rarely taken call.
     #[cold]
-    fn finish_step(&mut self, end: StepEnd, batch: &Batch<'_>, h: f64) {
+    fn finish_step(&mut self, end: StepEnd, members: &[usize], counts: Option<&[u32]>, h: f64) {
         match end {
             StepEnd::Done => {}
             StepEnd::Fold => self.fold(),
-            StepEnd::Fallback { gamma } => self.fallback_step(batch, h, gamma),
+            StepEnd::Fallback { gamma } => self.fallback_step(members, counts, h, gamma),
         }
     }
 
@@ -244,7 +247,7 @@ impl<'a> ReducedEngine<'a> {
             let end = fast_step::<RELU, ROUTE>(&mut scales, &mut self.v, &batch, h, self.fold_every);
             if !matches!(end, StepEnd::Done) {
                 self.scales = scales;
-                self.finish_step(end, &batch, h);
+                self.finish_step(end, batch.members, batch.multiplicity, h);
                 scales = self.scales;
             }
             let norm_sq = scales.norm_sq();
@@ -257,13 +260,14 @@ impl<'a> ReducedEngine<'a> {
     }
 
     /// The exact O(n) step, used when a factor is not positive (signs may change).
-    fn fallback_step(&mut self, batch: &Batch<'_>, h: f64, gamma: f64) {
+    fn fallback_step(&mut self, members: &[usize], counts: Option<&[u32]>, h: f64, gamma: f64) {
         let r = self.norm_sq();
         self.fold();
         self.factors.fill(gamma);
-        for (k, &i) in batch.members.iter().enumerate() {
+        for (k, &i) in members.iter().enumerate() {
             if self.activation.is_active(self.v[i]) {
-                self.factors[i] = gamma - h * f64::from(batch.count(k)) * (r - 2.0);
+                let count = counts.map_or(1, |c| c[k]);
+                self.factors[i] = gamma - h * f64::from(count) * (r - 2.0);
             }
         }
         for (vj, f) in self.v.iter_mut().zip(&self.factors) {
@@ -390,7 +394,7 @@ impl Engine for ReducedEngine<'_> {
             }
             (Activation::Linear, _) => fast_step::<false, { route::COUNTS }>(scales, v, batch, h, fold_every),
         };
-        self.finish_step(end, batch, h);
+        self.finish_step(end, batch.members, batch.multiplicity, h);
     }
 
     fn advance(
