@@ -92,6 +92,24 @@ fn route_of(batch: &Batch<'_>) -> u8 {
     }
 }
 
+/// Calls `function::<RELU, ROUTE>(args)` for a run-time activation and route: the one
+/// dispatch of [`Engine::step`] and [`Engine::advance`], whose loops are then compiled for one
+/// activation and one route.
+macro_rules! specialised {
+    ($activation:expr, $route:expr, $($function:ident)::+ ($($arg:expr),*)) => {
+        match ($activation, $route) {
+            (Activation::Relu, route::MEMBERS) => $($function)::+::<true, { route::MEMBERS }>($($arg),*),
+            (Activation::Relu, route::COMPLEMENT) => $($function)::+::<true, { route::COMPLEMENT }>($($arg),*),
+            (Activation::Relu, _) => $($function)::+::<true, { route::COUNTS }>($($arg),*),
+            (Activation::Linear, route::MEMBERS) => $($function)::+::<false, { route::MEMBERS }>($($arg),*),
+            (Activation::Linear, route::COMPLEMENT) => {
+                $($function)::+::<false, { route::COMPLEMENT }>($($arg),*)
+            }
+            (Activation::Linear, _) => $($function)::+::<false, { route::COUNTS }>($($arg),*),
+        }
+    };
+}
+
 /// What is left to do after [`fast_step`].
 #[derive(Clone, Copy)]
 enum StepEnd {
@@ -376,24 +394,8 @@ impl Engine for ReducedEngine<'_> {
 
     fn step(&mut self, batch: &Batch<'_>) {
         let h = self.h(batch.size);
-        // One dispatch on the activation and route a step; the passes are specialised.
         let (scales, v, fold_every) = (&mut self.scales, &mut self.v[..], self.fold_every);
-        let end = match (self.activation, route_of(batch)) {
-            (Activation::Relu, route::MEMBERS) => {
-                fast_step::<true, { route::MEMBERS }>(scales, v, batch, h, fold_every)
-            }
-            (Activation::Relu, route::COMPLEMENT) => {
-                fast_step::<true, { route::COMPLEMENT }>(scales, v, batch, h, fold_every)
-            }
-            (Activation::Relu, _) => fast_step::<true, { route::COUNTS }>(scales, v, batch, h, fold_every),
-            (Activation::Linear, route::MEMBERS) => {
-                fast_step::<false, { route::MEMBERS }>(scales, v, batch, h, fold_every)
-            }
-            (Activation::Linear, route::COMPLEMENT) => {
-                fast_step::<false, { route::COMPLEMENT }>(scales, v, batch, h, fold_every)
-            }
-            (Activation::Linear, _) => fast_step::<false, { route::COUNTS }>(scales, v, batch, h, fold_every),
-        };
+        let end = specialised!(self.activation, route_of(batch), fast_step(scales, v, batch, h, fold_every));
         self.finish_step(end, batch.members, batch.multiplicity, h);
     }
 
@@ -411,26 +413,7 @@ impl Engine for ReducedEngine<'_> {
             _ if n - b < b => route::COMPLEMENT,
             _ => route::MEMBERS,
         };
-        match (self.activation, route) {
-            (Activation::Relu, route::MEMBERS) => {
-                self.advance_as::<true, { route::MEMBERS }>(sampler, rng, steps, stop_above)
-            }
-            (Activation::Relu, route::COMPLEMENT) => {
-                self.advance_as::<true, { route::COMPLEMENT }>(sampler, rng, steps, stop_above)
-            }
-            (Activation::Relu, _) => {
-                self.advance_as::<true, { route::COUNTS }>(sampler, rng, steps, stop_above)
-            }
-            (Activation::Linear, route::MEMBERS) => {
-                self.advance_as::<false, { route::MEMBERS }>(sampler, rng, steps, stop_above)
-            }
-            (Activation::Linear, route::COMPLEMENT) => {
-                self.advance_as::<false, { route::COMPLEMENT }>(sampler, rng, steps, stop_above)
-            }
-            (Activation::Linear, _) => {
-                self.advance_as::<false, { route::COUNTS }>(sampler, rng, steps, stop_above)
-            }
-        }
+        specialised!(self.activation, route, Self::advance_as(self, sampler, rng, steps, stop_above))
     }
 
     fn norm_sq(&self) -> f64 {
