@@ -19,7 +19,7 @@
 use crate::batch::BatchSampler;
 use crate::config::{DataSpec, EngineChoice, RunConfig};
 use crate::data::Data;
-use crate::engine::{DenseEngine, Engine, IterateState, ReducedEngine, UpdateSet};
+use crate::engine::{DenseEngine, Engine, IterateState, ReducedEngine, UpdateSet, past_bound};
 use crate::error::ConfigError;
 use crate::metrics::{IterateMetrics, LimitPoint, MetricContext, iterate_metrics, limit_point, support_size};
 use crate::model::{gd_limit_coords, minimum_loss};
@@ -260,8 +260,7 @@ pub fn solve(
         // state in registers across them and stops early if the iterate diverges.
         let until = next_record.min(next_check).min(config.max_steps);
         step += engine.advance(&mut sampler, rng, until - step, DIVERGED_NORM_SQ);
-        let norm_sq = engine.norm_sq();
-        if norm_sq.is_nan() || norm_sq > DIVERGED_NORM_SQ {
+        if past_bound(engine.norm_sq(), DIVERGED_NORM_SQ) {
             stationarity = f64::NAN;
             break Outcome::Diverged { step };
         }

@@ -87,14 +87,16 @@ impl BatchSampler {
         self.b
     }
 
-    /// The number of data points `n` batches are drawn from.
-    pub fn population(&self) -> usize {
-        self.n
+    /// Whether batches are drawn with repeats (they then carry multiplicities and no
+    /// complement).
+    pub fn draws_repeats(&self) -> bool {
+        self.schedule == Schedule::Replacement
     }
 
-    /// The schedule.
-    pub fn schedule(&self) -> Schedule {
-        self.schedule
+    /// The length of every batch's complement, `n - b`, or `usize::MAX` when batches have none:
+    /// what [`Batch::complement_len`] returns for each batch drawn.
+    pub fn complement_len(&self) -> usize {
+        if self.draws_repeats() { usize::MAX } else { self.n - self.b }
     }
 
     /// Draws the next batch.
@@ -205,8 +207,13 @@ mod tests {
             for n in [1, 2, 7, 10] {
                 for b in 1..=n {
                     let mut sampler = BatchSampler::new(schedule, n, b);
+                    let (complement_len, repeats) = (sampler.complement_len(), sampler.draws_repeats());
                     for _ in 0..50 {
-                        check_partition(&sampler.next(&mut rng), n);
+                        let batch = sampler.next(&mut rng);
+                        check_partition(&batch, n);
+                        // What the sampler says of all its batches holds for each one.
+                        assert_eq!(batch.complement_len(), complement_len, "{schedule} n={n} b={b}");
+                        assert_eq!(batch.multiplicity.is_some(), repeats, "{schedule} n={n} b={b}");
                     }
                 }
             }

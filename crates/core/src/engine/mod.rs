@@ -38,6 +38,13 @@ pub struct IterateState {
     pub loss: f64,
 }
 
+/// Whether a run of steps stops at an iterate with squared norm `norm_sq`: NaN, or above
+/// `bound`. The one rule of [`Engine::advance`] and of the runner's divergence check.
+#[inline]
+pub fn past_bound(norm_sq: f64, bound: f64) -> bool {
+    norm_sq.is_nan() || norm_sq > bound
+}
+
 /// One SGD engine.
 pub trait Engine {
     /// `"dense"` or `"reduced"`.
@@ -47,7 +54,7 @@ pub trait Engine {
     fn step(&mut self, batch: &Batch<'_>);
 
     /// Up to `steps` steps, each on a batch drawn from `sampler` with `rng`, stopping early
-    /// after the first step whose [`Engine::norm_sq`] is NaN or above `stop_above`. Returns
+    /// after the first step whose [`Engine::norm_sq`] is [`past_bound`] `stop_above`. Returns
     /// the number of steps taken.
     ///
     /// The same as calling [`Engine::step`] in a loop, bit for bit (that is the default); an
@@ -61,8 +68,7 @@ pub trait Engine {
     ) -> u64 {
         for taken in 1..=steps {
             self.step(&sampler.next(rng));
-            let norm_sq = self.norm_sq();
-            if norm_sq.is_nan() || norm_sq > stop_above {
+            if past_bound(self.norm_sq(), stop_above) {
                 return taken;
             }
         }

@@ -29,9 +29,9 @@
 mod kernels;
 
 use super::stationarity::orthonormal_stationarity;
-use super::{Engine, IterateState, UpdateSet};
+use super::{Engine, IterateState, UpdateSet, past_bound};
 use crate::batch::{Batch, BatchSampler};
-use crate::config::{Activation, Schedule};
+use crate::config::Activation;
 use crate::data::Data;
 use crate::model::sample_terms;
 use rand::rngs::ChaCha8Rng;
@@ -81,15 +81,21 @@ mod route {
     pub(super) const COUNTS: u8 = 2;
 }
 
-/// The route of one batch.
-fn route_of(batch: &Batch<'_>) -> u8 {
-    if batch.multiplicity.is_some() {
+/// The route of a batch of `members` distinct indices, drawn with repeats or not, whose
+/// complement has `complement_len` indices.
+fn route_of(repeats: bool, complement_len: usize, members: usize) -> u8 {
+    if repeats {
         route::COUNTS
-    } else if batch.complement_len() < batch.members.len() {
+    } else if complement_len < members {
         route::COMPLEMENT
     } else {
         route::MEMBERS
     }
+}
+
+/// The route of one batch.
+fn batch_route(batch: &Batch<'_>) -> u8 {
+    route_of(batch.multiplicity.is_some(), batch.complement_len(), batch.members.len())
 }
 
 /// Calls `function::<RELU, ROUTE>(args)` for a run-time activation and route: the one
@@ -260,7 +266,7 @@ impl<'a> ReducedEngine<'a> {
         let mut taken = 0;
         while taken < steps {
             let batch = sampler.next(rng);
-            debug_assert_eq!(route_of(&batch), ROUTE);
+            debug_assert_eq!(batch_route(&batch), ROUTE);
             taken += 1;
             let end = fast_step::<RELU, ROUTE>(&mut scales, &mut self.v, &batch, h, self.fold_every);
             if !matches!(end, StepEnd::Done) {
@@ -268,8 +274,7 @@ impl<'a> ReducedEngine<'a> {
                 self.finish_step(end, batch.members, batch.multiplicity, h);
                 scales = self.scales;
             }
-            let norm_sq = scales.norm_sq();
-            if norm_sq.is_nan() || norm_sq > stop_above {
+            if past_bound(scales.norm_sq(), stop_above) {
                 break;
             }
         }
@@ -395,7 +400,8 @@ impl Engine for ReducedEngine<'_> {
     fn step(&mut self, batch: &Batch<'_>) {
         let h = self.h(batch.size);
         let (scales, v, fold_every) = (&mut self.scales, &mut self.v[..], self.fold_every);
-        let end = specialised!(self.activation, route_of(batch), fast_step(scales, v, batch, h, fold_every));
+        let end =
+            specialised!(self.activation, batch_route(batch), fast_step(scales, v, batch, h, fold_every));
         self.finish_step(end, batch.members, batch.multiplicity, h);
     }
 
@@ -406,13 +412,8 @@ impl Engine for ReducedEngine<'_> {
         steps: u64,
         stop_above: f64,
     ) -> u64 {
-        // The route of every batch this sampler draws: the sizes and the schedule fix it.
-        let (n, b) = (sampler.population(), sampler.batch_size());
-        let route = match sampler.schedule() {
-            Schedule::Replacement => route::COUNTS,
-            _ if n - b < b => route::COMPLEMENT,
-            _ => route::MEMBERS,
-        };
+        // The route of every batch this sampler draws: its schedule and sizes fix it.
+        let route = route_of(sampler.draws_repeats(), sampler.complement_len(), sampler.batch_size());
         specialised!(self.activation, route, Self::advance_as(self, sampler, rng, steps, stop_above))
     }
 
