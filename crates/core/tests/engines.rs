@@ -191,7 +191,7 @@ fn reduced_norm_stays_consistent_with_its_coordinates() {
 /// in registers) must take exactly the steps of a loop of `Engine::step`, bit for bit and with
 /// the same random draws, for every schedule, activation and side of the batch, through folds
 /// and through the O(n) fallback of large steps; and it must stop right after the first step
-/// whose squared norm exceeds the bound.
+/// whose squared norm exceeds the bound, leaving the sampler to hand out the batches that follow.
 #[test]
 fn advance_takes_the_same_steps_as_single_steps_bit_for_bit() {
     let (n, d) = (10usize, 12usize);
@@ -259,9 +259,17 @@ fn advance_takes_the_same_steps_as_single_steps_bit_for_bit() {
                         };
                         let mut stopped = engines(which);
                         let mut sampler = aesgd_core::batch::BatchSampler::new(schedule, n, batch);
-                        let taken = stopped.advance(&mut sampler, &mut run_rng(6, 0), 3000, bound);
+                        let mut stop_rng = run_rng(6, 0);
+                        let taken = stopped.advance(&mut sampler, &mut stop_rng, 3000, bound);
                         assert_eq!(taken as usize, first, "{case}: stop step");
                         assert_eq!(bits(&stopped.state()), states[first - 1], "{case}: state at the stop");
+                        // The steps after the stop take the batches that follow (numbers drawn
+                        // ahead of the stop are kept for them).
+                        let after_stop = states.iter().enumerate().skip(first).take(5);
+                        for (later, state) in after_stop.take_while(|&(k, _)| (k as u64) < nan_step) {
+                            stopped.step(&sampler.next(&mut stop_rng));
+                            assert_eq!(&bits(&stopped.state()), state, "{case}: step {later} after the stop");
+                        }
                     }
                 }
             }

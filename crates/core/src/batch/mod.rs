@@ -6,11 +6,20 @@
 //! engine may update whichever side is smaller. Indices are drawn by the private `uniform`
 //! module (exactly uniform, several from each random word). This module knows nothing of the
 //! model.
+//!
+//! A batch is made in two phases: its random numbers are drawn (a [`DrawPlan`]), then applied
+//! to the sampler's arrangement (swaps, counts or the next window). [`BatchSampler::next`] does
+//! both at once. [`BatchSampler::run`] hands a caller each batch of a run of steps together with
+//! a [`Lookahead`], through which the caller may draw the next batch's random numbers while it
+//! is still working on the current batch, so that the processor overlaps the two. The random
+//! numbers, and their order in the stream, are the same either way: each batch's numbers are
+//! drawn exactly once, after the previous batch's, and only for a batch that will be taken.
 
 mod uniform;
 
 use crate::config::Schedule;
 use rand::Rng;
+use std::ops::ControlFlow;
 use uniform::DrawPlan;
 
 /// One mini-batch, borrowed from the sampler until the next draw.
@@ -42,20 +51,80 @@ impl Batch<'_> {
 /// Draws batches of size `b` from `0..n` under one schedule.
 #[derive(Debug, Clone)]
 pub struct BatchSampler {
+    /// The random numbers of a batch (Random, Replacement) or of an epoch's shuffle (Epoch).
+    draws: Draws,
+    /// Where the draws are applied: the order of the points and the current batch.
+    arrangement: Arrangement,
+}
+
+/// The random half of a sampler.
+#[derive(Debug, Clone)]
+struct Draws {
+    /// Random: a partial shuffle of the smaller side; Replacement: `b` draws below `n`; Epoch: a
+    /// full shuffle; empty for Cyclic.
+    plan: DrawPlan,
+    /// Whether `plan` holds the next batch's numbers, drawn ahead through a [`Lookahead`].
+    ready: bool,
+}
+
+/// The deterministic half of a sampler: the state its draws are applied to.
+#[derive(Debug, Clone)]
+struct Arrangement {
     schedule: Schedule,
     n: usize,
     b: usize,
     /// A permutation of `0..n` (Random, Epoch) or `0..n` twice (Cyclic).
     order: Vec<usize>,
-    /// The position of the next window (Epoch, Cyclic).
+    /// Epoch: the end of the current window. Cyclic: the end of the current window, which may
+    /// pass `n` (the next window wraps).
     position: usize,
-    /// The draws of one batch (Random: a partial shuffle of the smaller side; Replacement: `b`
-    /// draws below `n`) or of one epoch (Epoch: a full shuffle); empty for Cyclic.
-    plan: DrawPlan,
     /// Scratch for `Replacement`: draw counts indexed by data point, all zero between draws.
     counts: Vec<u32>,
     distinct: Vec<usize>,
     distinct_counts: Vec<u32>,
+}
+
+/// The handle of [`BatchSampler::run`] on the sampler's random numbers, for the batch after the
+/// current one.
+pub struct Lookahead<'s, R: ?Sized> {
+    draws: &'s mut Draws,
+    rng: &'s mut R,
+    /// Whether the run takes another batch and that batch needs random numbers.
+    wanted: bool,
+}
+
+/// What [`BatchSampler::run`] hands each batch to: one step of a run. Closures are steppers;
+/// an engine whose step must be inlined into the sampler's loop implements it on a type of its
+/// own with an `#[inline(always)]` method (a closure's body may be left out of line).
+pub trait Stepper<R: ?Sized> {
+    /// Takes one step on `batch`; [`ControlFlow::Break`] ends the run after it.
+    fn step(&mut self, batch: Batch<'_>, ahead: &mut Lookahead<'_, R>) -> ControlFlow<()>;
+}
+
+impl<R: ?Sized, F> Stepper<R> for F
+where
+    F: FnMut(Batch<'_>, &mut Lookahead<'_, R>) -> ControlFlow<()>,
+{
+    #[inline(always)]
+    fn step(&mut self, batch: Batch<'_>, ahead: &mut Lookahead<'_, R>) -> ControlFlow<()> {
+        self(batch, ahead)
+    }
+}
+
+impl<R: Rng + ?Sized> Lookahead<'_, R> {
+    /// Draws the next batch's random numbers now, if the run takes a next batch and it needs
+    /// any (otherwise, or if they were drawn already, nothing happens).
+    ///
+    /// If the current step then ends the run ([`ControlFlow::Break`]), the numbers stay with
+    /// the sampler for its next batch: the batches are the same either way, only the generator
+    /// has moved on by one batch early.
+    #[inline(always)]
+    pub fn draw_next(&mut self) {
+        if self.wanted && !self.draws.ready {
+            self.draws.plan.draw_inlined(self.rng);
+            self.draws.ready = true;
+        }
+    }
 }
 
 impl BatchSampler {
@@ -79,45 +148,94 @@ impl BatchSampler {
             Schedule::Epoch => DrawPlan::partial_shuffle(n, n),
             Schedule::Cyclic => DrawPlan::new(Vec::new()),
         };
-        Self { schedule, n, b, order, position: n, plan, counts, distinct, distinct_counts }
+        // Epoch and Cyclic start at the end of a pass, so the first batch starts a new one.
+        let arrangement =
+            Arrangement { schedule, n, b, order, position: n, counts, distinct, distinct_counts };
+        Self { draws: Draws { plan, ready: false }, arrangement }
     }
 
     /// The batch size `b`.
     pub fn batch_size(&self) -> usize {
-        self.b
+        self.arrangement.b
     }
 
     /// Whether batches are drawn with repeats (they then carry multiplicities and no
     /// complement).
     pub fn draws_repeats(&self) -> bool {
-        self.schedule == Schedule::Replacement
+        self.arrangement.schedule == Schedule::Replacement
     }
 
     /// The length of every batch's complement, `n - b`, or `usize::MAX` when batches have none:
     /// what [`Batch::complement_len`] returns for each batch drawn.
     pub fn complement_len(&self) -> usize {
-        if self.draws_repeats() { usize::MAX } else { self.n - self.b }
+        if self.draws_repeats() { usize::MAX } else { self.arrangement.n - self.arrangement.b }
     }
 
-    /// Draws the next batch.
+    /// Draws the next batch (from numbers drawn ahead by the last run, if it left any).
     #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
-        // The hot schedule inline (into an engine's run of steps); the others out of line, so
-        // that a step of the default schedule does not pay for their stack frames.
-        match self.schedule {
-            Schedule::Random => self.next_random(rng),
-            Schedule::Replacement => self.next_with_replacement(rng),
-            Schedule::Epoch => self.next_in_epoch(rng),
-            Schedule::Cyclic => self.next_cyclic(),
+        if self.arrangement.next_needs_draws() && !self.draws.ready {
+            self.draws.plan.draw(rng);
+        }
+        self.draws.ready = false;
+        self.arrangement.apply(&self.draws.plan);
+        self.arrangement.batch()
+    }
+
+    /// Up to `steps` batches, each handed to `stepper` with a [`Lookahead`] for the next one;
+    /// stops after the first step that returns [`ControlFlow::Break`]. Returns the number of
+    /// batches handed out, and the stepper. The batches are those of as many calls of
+    /// [`BatchSampler::next`], from the same random numbers in the same order, whether or not
+    /// the stepper draws ahead; the generator is left where those calls leave it, unless the
+    /// run stopped early right after drawing ahead (see [`Lookahead::draw_next`]).
+    #[inline(always)]
+    pub fn run<R: Rng + ?Sized, S: Stepper<R>>(&mut self, rng: &mut R, steps: u64, stepper: S) -> (u64, S) {
+        // The default schedule gets a loop of its own, without the dispatch on the schedule.
+        if self.arrangement.schedule == Schedule::Random {
+            self.run_as::<true, R, S>(rng, steps, stepper)
+        } else {
+            self.run_as::<false, R, S>(rng, steps, stepper)
         }
     }
 
+    /// [`BatchSampler::run`]; `RANDOM` says that the schedule is [`Schedule::Random`].
     #[inline(always)]
-    fn next_random<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+    fn run_as<const RANDOM: bool, R: Rng + ?Sized, S: Stepper<R>>(
+        &mut self,
+        rng: &mut R,
+        steps: u64,
+        mut stepper: S,
+    ) -> (u64, S) {
+        let Self { draws, arrangement } = self;
+        let needs_draws = |arrangement: &Arrangement| RANDOM || arrangement.next_needs_draws();
+        let mut taken = 0;
+        while taken < steps {
+            if needs_draws(arrangement) && !draws.ready {
+                draws.plan.draw(rng);
+            }
+            draws.ready = false;
+            if RANDOM {
+                draws.plan.swap_tail(&mut arrangement.order);
+            } else {
+                arrangement.apply(&draws.plan);
+            }
+            taken += 1;
+            let wanted = taken < steps && needs_draws(arrangement);
+            let mut ahead = Lookahead { draws: &mut *draws, rng: &mut *rng, wanted };
+            let batch = if RANDOM { arrangement.random_batch() } else { arrangement.batch() };
+            if stepper.step(batch, &mut ahead).is_break() {
+                break;
+            }
+        }
+        (taken, stepper)
+    }
+}
+
+impl Arrangement {
+    /// The current batch of the Random schedule: the end of `order` holds the smaller side.
+    #[inline(always)]
+    fn random_batch(&self) -> Batch<'_> {
         let (n, b) = (self.n, self.b);
-        // A partial shuffle leaves a uniform random subset of the requested size at the end of
-        // the slice in O(size) swaps; draw the smaller of the batch and its complement.
-        self.plan.shuffle_tail(rng, &mut self.order);
         let (members, rest) = if b <= n - b {
             let (rest, members) = self.order.split_at(n - b);
             (members, rest)
@@ -127,11 +245,38 @@ impl BatchSampler {
         Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
     }
 
+    /// Whether the next batch takes random numbers: always for Random and Replacement, at the
+    /// start of each pass for Epoch, never for Cyclic.
+    #[inline(always)]
+    fn next_needs_draws(&self) -> bool {
+        match self.schedule {
+            Schedule::Random | Schedule::Replacement => true,
+            Schedule::Epoch => self.position + self.b > self.n,
+            Schedule::Cyclic => false,
+        }
+    }
+
+    /// Moves to the next batch; `plan` holds its random numbers when
+    /// [`Arrangement::next_needs_draws`].
+    #[inline(always)]
+    fn apply(&mut self, plan: &DrawPlan) {
+        // The hot schedule inline (into an engine's run of steps); the others out of line, so
+        // that a step of the default schedule does not pay for their stack frames.
+        match self.schedule {
+            // A partial shuffle leaves a uniform random subset of the requested size at the end
+            // of the order in O(size) swaps: the smaller of the batch and its complement.
+            Schedule::Random => plan.swap_tail(&mut self.order),
+            Schedule::Replacement => self.count_draws(plan.drawn()),
+            Schedule::Epoch => self.next_window(plan),
+            Schedule::Cyclic => self.next_cyclic_window(),
+        }
+    }
+
     #[inline(never)]
-    fn next_with_replacement<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+    fn count_draws(&mut self, drawn: &[u32]) {
         self.distinct.clear();
         self.distinct_counts.clear();
-        for &i in self.plan.draw(rng) {
+        for &i in drawn {
             let i = i as usize;
             if self.counts[i] == 0 {
                 self.distinct.push(i);
@@ -142,40 +287,50 @@ impl BatchSampler {
             self.distinct_counts.push(self.counts[i]);
             self.counts[i] = 0;
         }
-        Batch {
-            members: &self.distinct,
-            multiplicity: Some(&self.distinct_counts),
-            complement: None,
-            size: self.b,
-        }
     }
 
     #[inline(never)]
-    fn next_in_epoch<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
-        let (n, b) = (self.n, self.b);
-        if self.position + b > n {
-            self.plan.shuffle_tail(rng, &mut self.order);
+    fn next_window(&mut self, plan: &DrawPlan) {
+        if self.position + self.b > self.n {
+            plan.swap_tail(&mut self.order);
             self.position = 0;
         }
-        let start = self.position;
-        self.position += b;
-        let (before, tail) = self.order.split_at(start);
-        let (members, after) = tail.split_at(b);
-        Batch { members, multiplicity: None, complement: Some([before, after]), size: b }
+        self.position += self.b;
     }
 
     #[inline(never)]
-    fn next_cyclic(&mut self) -> Batch<'_> {
-        let (n, b) = (self.n, self.b);
-        if self.position >= n {
-            self.position -= n;
+    fn next_cyclic_window(&mut self) {
+        if self.position >= self.n {
+            self.position -= self.n;
         }
-        let start = self.position;
-        self.position += b;
-        // `order` is 0..n twice, so any window of length n starting below n is contiguous.
-        let members = &self.order[start..start + b];
-        let rest = &self.order[start + b..start + n];
-        Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
+        self.position += self.b;
+    }
+
+    /// The current batch.
+    #[inline(always)]
+    fn batch(&self) -> Batch<'_> {
+        let (n, b) = (self.n, self.b);
+        match self.schedule {
+            Schedule::Random => self.random_batch(),
+            Schedule::Replacement => Batch {
+                members: &self.distinct,
+                multiplicity: Some(&self.distinct_counts),
+                complement: None,
+                size: b,
+            },
+            Schedule::Epoch => {
+                let (before, tail) = self.order.split_at(self.position - b);
+                let (members, after) = tail.split_at(b);
+                Batch { members, multiplicity: None, complement: Some([before, after]), size: b }
+            }
+            Schedule::Cyclic => {
+                // `order` is 0..n twice, so any window of length n starting below n is contiguous.
+                let start = self.position - b;
+                let members = &self.order[start..start + b];
+                let rest = &self.order[start + b..start + n];
+                Batch { members, multiplicity: None, complement: Some([rest, &[]]), size: b }
+            }
+        }
     }
 }
 
@@ -257,6 +412,91 @@ mod tests {
             let mut seen: Vec<usize> = (0..3).flat_map(|_| sampler.next(&mut rng).members.to_vec()).collect();
             seen.sort_unstable();
             assert_eq!(seen, (0..9).collect::<Vec<_>>());
+        }
+    }
+
+    /// A batch's members, multiplicities and complement, owned.
+    type Contents = (Vec<usize>, Option<Vec<u32>>, Option<[Vec<usize>; 2]>);
+
+    /// A batch's contents, for comparing batches drawn in different ways.
+    fn contents(batch: &Batch<'_>) -> Contents {
+        (
+            batch.members.to_vec(),
+            batch.multiplicity.map(<[u32]>::to_vec),
+            batch.complement.map(|[a, b]| [a.to_vec(), b.to_vec()]),
+        )
+    }
+
+    #[test]
+    fn runs_that_draw_ahead_hand_out_the_batches_of_next() {
+        // For every schedule and size: 64 batches from `next`, against the same 64 from runs of
+        // uneven lengths whose steps draw the next batch ahead in an irregular pattern (never,
+        // always, every third step), one of which stops early. Batches must agree exactly; the
+        // generator must too, unless the run stopped right after drawing ahead (the numbers are
+        // then kept for the next batch: the batches still agree).
+        for schedule in [Schedule::Random, Schedule::Replacement, Schedule::Epoch, Schedule::Cyclic] {
+            for n in [1, 2, 7, 10] {
+                for b in 1..=n {
+                    let case = format!("{schedule} n={n} b={b}");
+                    let mut reference = BatchSampler::new(schedule, n, b);
+                    let mut reference_rng = ChaCha8Rng::seed_from_u64(7);
+                    let expected: Vec<_> =
+                        (0..64).map(|_| contents(&reference.next(&mut reference_rng))).collect();
+
+                    let mut sampler = BatchSampler::new(schedule, n, b);
+                    let mut rng = ChaCha8Rng::seed_from_u64(7);
+                    let mut seen = Vec::new();
+                    for (chunk, (pattern, stop_at)) in [
+                        (5u64, (0, None)),
+                        (9, (1, None)),
+                        (13, (3, Some(6))),
+                        (17, (1, Some(4))),
+                        (64, (2, None)),
+                    ] {
+                        let left = 64 - seen.len() as u64;
+                        let mut step_in_run = 0;
+                        let mut drew_ahead_at_stop = false;
+                        let stepper = |batch: Batch<'_>, ahead: &mut Lookahead<'_, ChaCha8Rng>| {
+                            step_in_run += 1;
+                            check_partition(&batch, n);
+                            seen.push(contents(&batch));
+                            let draw = match pattern {
+                                0 => false,
+                                1 => true,
+                                period => step_in_run % period == 0,
+                            };
+                            if draw {
+                                ahead.draw_next();
+                            }
+                            if Some(step_in_run) == stop_at {
+                                drew_ahead_at_stop = draw;
+                                ControlFlow::Break(())
+                            } else {
+                                ControlFlow::Continue(())
+                            }
+                        };
+                        let (taken, _) = sampler.run(&mut rng, chunk.min(left), stepper);
+                        assert_eq!(
+                            taken,
+                            stop_at.map_or(chunk.min(left), |s| s.min(chunk.min(left))),
+                            "{case}"
+                        );
+                        // With nothing drawn ahead of a stop, the generator is where `next` leaves it.
+                        if !drew_ahead_at_stop || !sampler.arrangement.next_needs_draws() {
+                            let mut replay = BatchSampler::new(schedule, n, b);
+                            let mut replay_rng = ChaCha8Rng::seed_from_u64(7);
+                            for _ in 0..seen.len() {
+                                replay.next(&mut replay_rng);
+                            }
+                            assert_eq!(replay_rng.get_word_pos(), rng.get_word_pos(), "{case}: generator");
+                        }
+                        if seen.len() == 64 {
+                            break;
+                        }
+                    }
+                    assert_eq!(seen, expected, "{case}");
+                }
+            }
         }
     }
 }

@@ -19,8 +19,9 @@ pub use dense::DenseEngine;
 pub use reduced::ReducedEngine;
 pub use stationarity::UpdateSet;
 
-use crate::batch::{Batch, BatchSampler};
+use crate::batch::{Batch, BatchSampler, Lookahead};
 use rand::rngs::ChaCha8Rng;
+use std::ops::ControlFlow;
 
 /// Where an iterate stands, in the quantities every metric is computed from.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +58,11 @@ pub trait Engine {
     /// after the first step whose [`Engine::norm_sq`] is [`past_bound`] `stop_above`. Returns
     /// the number of steps taken.
     ///
-    /// The same as calling [`Engine::step`] in a loop, bit for bit (that is the default); an
-    /// engine overrides it to keep its state in registers from one step to the next.
+    /// The same as calling [`Engine::step`] on [`BatchSampler::next`] in a loop, bit for bit
+    /// and with the same batches (that is the default, through [`BatchSampler::run`]); an engine
+    /// overrides it to keep its state in registers from one step to the next, and to draw the
+    /// next batch while it finishes a step ([`Lookahead`]: after a run that stopped early the
+    /// generator may then be one batch ahead, the batches are not).
     fn advance(
         &mut self,
         sampler: &mut BatchSampler,
@@ -66,13 +70,15 @@ pub trait Engine {
         steps: u64,
         stop_above: f64,
     ) -> u64 {
-        for taken in 1..=steps {
-            self.step(&sampler.next(rng));
+        let step = |batch: Batch<'_>, _: &mut Lookahead<'_, ChaCha8Rng>| {
+            self.step(&batch);
             if past_bound(self.norm_sq(), stop_above) {
-                return taken;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-        }
-        steps
+        };
+        sampler.run(rng, steps, step).0
     }
 
     /// `||w||^2` of the current iterate, in O(1).
