@@ -87,7 +87,9 @@ struct Arrangement {
 /// The handle of [`BatchSampler::run`] on the sampler's random numbers, for the batch after the
 /// current one.
 pub struct Lookahead<'s, R: ?Sized> {
-    draws: &'s mut Draws,
+    plan: &'s mut DrawPlan,
+    /// Whether `plan` holds the next batch's numbers (a local of the run, in a register).
+    ready: &'s mut bool,
     rng: &'s mut R,
     /// Whether the run takes another batch and that batch needs random numbers.
     wanted: bool,
@@ -120,9 +122,9 @@ impl<R: Rng + ?Sized> Lookahead<'_, R> {
     /// has moved on by one batch early.
     #[inline(always)]
     pub fn draw_next(&mut self) {
-        if self.wanted && !self.draws.ready {
-            self.draws.plan.draw_inlined(self.rng);
-            self.draws.ready = true;
+        if self.wanted && !*self.ready {
+            self.plan.draw_inlined(self.rng);
+            *self.ready = true;
         }
     }
 }
@@ -208,12 +210,13 @@ impl BatchSampler {
     ) -> (u64, S) {
         let Self { draws, arrangement } = self;
         let needs_draws = |arrangement: &Arrangement| RANDOM || arrangement.next_needs_draws();
+        let mut ready = draws.ready;
         let mut taken = 0;
         while taken < steps {
-            if needs_draws(arrangement) && !draws.ready {
+            if needs_draws(arrangement) && !ready {
                 draws.plan.draw(rng);
             }
-            draws.ready = false;
+            ready = false;
             if RANDOM {
                 draws.plan.swap_tail(&mut arrangement.order);
             } else {
@@ -221,12 +224,13 @@ impl BatchSampler {
             }
             taken += 1;
             let wanted = taken < steps && needs_draws(arrangement);
-            let mut ahead = Lookahead { draws: &mut *draws, rng: &mut *rng, wanted };
+            let mut ahead = Lookahead { plan: &mut draws.plan, ready: &mut ready, rng: &mut *rng, wanted };
             let batch = if RANDOM { arrangement.random_batch() } else { arrangement.batch() };
             if stepper.step(batch, &mut ahead).is_break() {
                 break;
             }
         }
+        draws.ready = ready;
         (taken, stepper)
     }
 }
