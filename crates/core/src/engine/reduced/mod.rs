@@ -410,7 +410,6 @@ fn fast_step<const RELU: bool, const ROUTE: u8>(
     if let Some(ahead) = lookahead {
         ahead.draw_next();
     }
-    let end = fold_test(s, fold_every);
     if via_complement {
         let [a, b] = batch.complement.unwrap_or([&[], &[]]);
         kernels::scale_active::<RELU>(v, a, ratio);
@@ -418,7 +417,7 @@ fn fast_step<const RELU: bool, const ROUTE: u8>(
     } else if counts.is_none() {
         kernels::scale_active::<RELU>(v, batch.members, ratio);
     }
-    end
+    fold_test(s, fold_every)
 }
 
 /// Counts a step since the last fold and says whether a fold is due.
