@@ -13,7 +13,9 @@
 //! a [`Lookahead`], through which the caller may draw the next batch's random numbers while it
 //! is still working on the current batch, so that the processor overlaps the two. The random
 //! numbers, and their order in the stream, are the same either way: each batch's numbers are
-//! drawn exactly once, after the previous batch's, and only for a batch that will be taken.
+//! drawn exactly once, after the previous batch's. A sampler reads its generator a block of
+//! words ahead of its draws, so it owns the rest of the generator's stream: draw nothing else
+//! from a generator once batches are drawn from it.
 
 mod uniform;
 
@@ -118,8 +120,7 @@ impl<R: Rng + ?Sized> Lookahead<'_, R> {
     /// any (otherwise, or if they were drawn already, nothing happens).
     ///
     /// If the current step then ends the run ([`ControlFlow::Break`]), the numbers stay with
-    /// the sampler for its next batch: the batches are the same either way, only the generator
-    /// has moved on by one batch early.
+    /// the sampler for its next batch: the batches are the same either way.
     #[inline(always)]
     pub fn draw_next(&mut self) {
         if self.wanted && !*self.ready {
@@ -188,8 +189,8 @@ impl BatchSampler {
     /// stops after the first step that returns [`ControlFlow::Break`]. Returns the number of
     /// batches handed out, and the stepper. The batches are those of as many calls of
     /// [`BatchSampler::next`], from the same random numbers in the same order, whether or not
-    /// the stepper draws ahead; the generator is left where those calls leave it, unless the
-    /// run stopped early right after drawing ahead (see [`Lookahead::draw_next`]).
+    /// the stepper draws ahead; so is the generator's position afterwards, unless the run
+    /// stopped right after drawing ahead (see [`Lookahead::draw_next`]).
     #[inline(always)]
     pub fn run<R: Rng + ?Sized, S: Stepper<R>>(&mut self, rng: &mut R, steps: u64, stepper: S) -> (u64, S) {
         // The default schedule gets a loop of its own, without the dispatch on the schedule.

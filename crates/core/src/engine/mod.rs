@@ -61,8 +61,8 @@ pub trait Engine {
     /// The same as calling [`Engine::step`] on [`BatchSampler::next`] in a loop, bit for bit
     /// and with the same batches (that is the default, through [`BatchSampler::run`]); an engine
     /// overrides it to keep its state in registers from one step to the next, and to draw the
-    /// next batch while it finishes a step ([`Lookahead`]: after a run that stopped early the
-    /// generator may then be one batch ahead, the batches are not).
+    /// next batch while it finishes a step ([`Lookahead`]; after a run that stopped early the
+    /// sampler may then hold the next batch's numbers, the batches are the same).
     fn advance(
         &mut self,
         sampler: &mut BatchSampler,
