@@ -7,11 +7,11 @@
 //! module (exactly uniform, several from each random word). This module knows nothing of the
 //! model.
 //!
-//! A batch is made in two phases: its random numbers are drawn (a [`DrawPlan`]), then applied
-//! to the sampler's arrangement (swaps, counts or the next window). [`BatchSampler::next`] does
-//! both at once. [`BatchSampler::run`] hands a caller each batch of a run of steps together with
-//! a [`Lookahead`], through which the caller may draw the next batch's random numbers while it
-//! is still working on the current batch, so that the processor overlaps the two. The random
+//! A batch is made in two phases: its random numbers are drawn, then applied to the sampler's
+//! arrangement (swaps, counts or the next window). [`BatchSampler::next`] does both at once.
+//! [`BatchSampler::run`] hands a caller each batch of a run of steps together with a
+//! [`Lookahead`], through which the caller may draw the next batch's random numbers while it is
+//! still working on the current batch, so that the processor overlaps the two. The random
 //! numbers, and their order in the stream, are the same either way: each batch's numbers are
 //! drawn exactly once, after the previous batch's. A sampler reads its generator a block of
 //! words ahead of its draws, so it owns the rest of the generator's stream: draw nothing else
