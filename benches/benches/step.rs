@@ -1,8 +1,8 @@
 //! One SGD step (batch draw included) for both engines, n = 100, across d and b.
 //!
 //! Steps are taken the way the runner takes them, `Engine::advance` over a run of steps (the
-//! reduced engine keeps its state in registers across them; the dense engine's default is a
-//! loop of `Engine::step`).
+//! reduced engine keeps its state in registers across them and draws each next batch while it
+//! finishes a step; the dense engine's default calls `Engine::step` on each batch).
 //!
 //! Ids are stable (`step/<engine>/d<d>_b<b>`) so that saved baselines compare.
 //!

@@ -46,6 +46,13 @@ pub fn past_bound(norm_sq: f64, bound: f64) -> bool {
     norm_sq.is_nan() || norm_sq > bound
 }
 
+/// [`past_bound`] as the decision of a step in [`BatchSampler::run`]: end the run after it, or
+/// go on.
+#[inline]
+fn stop_if_past(norm_sq: f64, bound: f64) -> ControlFlow<()> {
+    if past_bound(norm_sq, bound) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+}
+
 /// One SGD engine.
 pub trait Engine {
     /// `"dense"` or `"reduced"`.
@@ -72,11 +79,7 @@ pub trait Engine {
     ) -> u64 {
         let step = |batch: Batch<'_>, _: &mut Lookahead<'_, ChaCha8Rng>| {
             self.step(&batch);
-            if past_bound(self.norm_sq(), stop_above) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            stop_if_past(self.norm_sq(), stop_above)
         };
         sampler.run(rng, steps, step).0
     }

@@ -29,7 +29,7 @@
 mod kernels;
 
 use super::stationarity::orthonormal_stationarity;
-use super::{Engine, IterateState, UpdateSet, past_bound};
+use super::{Engine, IterateState, UpdateSet, stop_if_past};
 use crate::batch::{Batch, BatchSampler, Lookahead, Stepper};
 use crate::config::Activation;
 use crate::data::Data;
@@ -312,11 +312,7 @@ impl<const RELU: bool, const ROUTE: u8> Stepper<ChaCha8Rng> for RunOfSteps<'_, '
             self.engine.finish_step(end, batch.members, batch.multiplicity, self.h);
             self.scales = self.engine.scales;
         }
-        if past_bound(self.scales.norm_sq(), self.stop_above) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+        stop_if_past(self.scales.norm_sq(), self.stop_above)
     }
 }
 
