@@ -1,4 +1,5 @@
-//! Typed configuration of one run: problem, optimiser, stopping rule, metrics, trajectory.
+//! Typed configuration of one run: problem, optimiser, stopping rule, metrics. What to record
+//! along the way is an observer's choice (see [`crate::trajectory`]), not part of a run's config.
 //!
 //! Invariant: a [`RunConfig`] that passed [`RunConfig::validate`] can be run without any further
 //! input checks; the runner calls `validate` itself, so an invalid configuration is an error,
@@ -162,10 +163,6 @@ pub struct RunConfig {
     pub check_every: u64,
     /// A data coordinate counts towards the support when `|u_i| > support_threshold * max_j |u_j|`.
     pub support_threshold: f64,
-    /// Trajectory snapshots per decade of steps (at least 1).
-    pub points_per_decade: u32,
-    /// Whether trajectory snapshots keep every data coordinate (needed for heatmaps).
-    pub record_coordinates: bool,
 }
 
 impl Default for RunConfig {
@@ -184,8 +181,6 @@ impl Default for RunConfig {
             grad_tol: 1e-10,
             check_every: 1000,
             support_threshold: 1e-6,
-            points_per_decade: 10,
-            record_coordinates: false,
         }
     }
 }
@@ -253,9 +248,6 @@ impl RunConfig {
         }
         if self.check_every == 0 {
             return Err(ConfigError::new("check_every", 0, "must be at least 1"));
-        }
-        if self.points_per_decade == 0 {
-            return Err(ConfigError::new("points_per_decade", 0, "must be at least 1"));
         }
         Ok(())
     }

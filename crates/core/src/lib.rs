@@ -9,12 +9,39 @@
 //! - [`batch`]: the four batch schedules;
 //! - [`engine`]: the `Dense` and `Reduced` SGD engines behind one trait;
 //! - [`metrics`]: metrics of an iterate and of the identified limit point;
-//! - [`trajectory`]: the log-spaced recording grid;
-//! - [`run`](mod@run): run control (seeding, convergence rule, divergence, observers).
+//! - [`run`](mod@run): run control (seeding, convergence rule, divergence) and the
+//!   [`Observer`](run::Observer)s that watch a run;
+//! - [`trajectory`]: the log-spaced recording grid and the
+//!   [`TrajectoryRecorder`](trajectory::TrajectoryRecorder) observer.
 //!
 //! The core knows nothing of files, terminals or plots, and has no serialization: the front
-//! ends (`xtask`) own those. Every user-facing input error is a [`ConfigError`]; nothing here
-//! panics on user input.
+//! ends own those. Every user-facing input error is a [`ConfigError`]; nothing here panics on
+//! user input.
+//!
+//! # Adding a model
+//!
+//! The run-control loop (the private `run::control` module) is written once: it checks
+//! convergence every `check_every` steps and at the end of the budget, stops at the budget or
+//! at a divergence ([`engine::past_bound`] of [`run::DIVERGED_NORM_SQ`]), stops where
+//! observers ask to see the iterate, and keeps the bookkeeping behind `sparse_step`. It sees a
+//! model only through the crate-private `run::control::Problem` trait. A new model (such as
+//! the `k` tied neurons of PAPER.md, "Extension beyond the paper") provides, inside this
+//! crate:
+//!
+//! - its engine: `Problem::advance` (steps on batches from the shared
+//!   [`batch::BatchSampler`], stopping early past the divergence bound) and `Problem::norm_sq`;
+//! - its stationarity measure (`Problem::stationarity`) for the convergence rule;
+//! - its notion of a dense iterate (`Problem::is_dense`, for `sparse_step`);
+//! - its view of the iterate for observers (`Problem::show`): today
+//!   [`Observer::on_iterate`](run::Observer::on_iterate) takes the single neuron's
+//!   [`IterateState`](engine::IterateState) and
+//!   [`IterateMetrics`](metrics::IterateMetrics), so a model with another state brings its
+//!   own view types there;
+//! - its construction from a config, data and initial point, and its result from the loop's
+//!   ending (the single neuron's are in the private `run::autoencoder` module: engine choice,
+//!   metric context, full-batch limit, limit point, [`RunResult`]).
+//!
+//! Seeding, data sets and batch schedules are shared as they are.
 
 pub mod batch;
 pub mod config;

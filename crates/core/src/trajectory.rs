@@ -1,7 +1,69 @@
-//! Log-spaced recording steps, so a trajectory of `T` steps keeps O(log T) snapshots.
+//! Trajectories: log-spaced recording steps, so a run of `T` steps keeps O(log T) snapshots,
+//! and the observer that records them.
 //!
-//! The recorded steps are `0` and the distinct integers `round(10^(k / per_decade))`, `k >= 0`;
-//! the runner adds the last step. This module only computes steps; it stores nothing.
+//! The recorded steps are `0`, the distinct integers `round(10^(k / per_decade))`, `k >= 0`,
+//! that the run reaches, and the run's final step. [`LogSchedule`] computes the steps;
+//! [`TrajectoryRecorder`] is a [`run::Observer`](crate::run::Observer) that asks the runner
+//! to stop at them and keeps a [`Snapshot`] of each. Recording is not part of a run's config
+//! or result: a run without a recorder computes nothing for it, and a run's result is the same
+//! with or without one.
+
+use crate::engine::IterateState;
+use crate::metrics::IterateMetrics;
+use crate::run::Observer;
+
+/// One recorded point of a trajectory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The number of steps taken.
+    pub step: u64,
+    /// The iterate's metrics.
+    pub metrics: IterateMetrics,
+    /// The data coordinates, when the recorder was asked to keep them.
+    pub coords: Option<Vec<f64>>,
+}
+
+/// Records a run's iterate at the steps of a [`LogSchedule`] and at its final step: watch one
+/// run with it (through [`crate::run::run_observed`]), then read its snapshots.
+///
+/// The snapshots are in increasing order of step, the first at step 0 and the last at the
+/// run's `steps_run`.
+#[derive(Debug, Clone)]
+pub struct TrajectoryRecorder {
+    grid: LogSchedule,
+    record_coordinates: bool,
+    snapshots: Vec<Snapshot>,
+}
+
+impl TrajectoryRecorder {
+    /// A recorder of `points_per_decade` snapshots a decade (0 is taken as 1, the sparsest
+    /// grid), keeping each snapshot's data coordinates when `record_coordinates` (heatmaps
+    /// need them).
+    pub fn new(points_per_decade: u32, record_coordinates: bool) -> Self {
+        Self { grid: LogSchedule::new(points_per_decade), record_coordinates, snapshots: Vec::new() }
+    }
+
+    /// The snapshots recorded so far.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
+    }
+
+    /// The snapshots, by value.
+    pub fn into_snapshots(self) -> Vec<Snapshot> {
+        self.snapshots
+    }
+}
+
+impl Observer for TrajectoryRecorder {
+    fn next_watch(&self, step: u64) -> Option<u64> {
+        Some(if step == 0 { 0 } else { self.grid.next_after(step - 1) })
+    }
+
+    fn on_iterate(&mut self, step: u64, state: &IterateState, metrics: &IterateMetrics) {
+        let coords = self.record_coordinates.then(|| state.u.clone());
+        self.snapshots.push(Snapshot { step, metrics: metrics.clone(), coords });
+    }
+}
 
 /// A log-spaced grid of steps with `per_decade` points in each decade.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,8 @@
-//! Long runs: decaying coordinates pass through subnormals to exact zero without a NaN, the
-//! trajectory stays log-spaced and bounded, and results depend only on (config, seed, index).
+//! Long runs: decaying coordinates pass through subnormals to exact zero without a NaN, a
+//! recorded trajectory stays log-spaced and bounded, and results depend only on (config, seed, index).
 
+use aesgd_core::run::run_observed;
+use aesgd_core::trajectory::TrajectoryRecorder;
 use aesgd_core::{Activation, EngineChoice, Outcome, RunConfig, run};
 
 /// Full-batch ReLU: the inactive coordinates shrink by `1 - eta S_A / n` a step, below
@@ -43,32 +45,38 @@ fn decaying_coordinates_reach_zero_cleanly() {
 
 #[test]
 fn trajectory_is_log_spaced_and_bounded() {
-    let config =
-        RunConfig { batch: 5, max_steps: 1_000_000, record_coordinates: true, ..RunConfig::default() };
-    let r = run(&config, 2, 0).unwrap();
-    let steps: Vec<u64> = r.trajectory.iter().map(|s| s.step).collect();
+    let config = RunConfig { batch: 5, max_steps: 1_000_000, ..RunConfig::default() };
+    let mut recorder = TrajectoryRecorder::new(10, true);
+    let r = run_observed(&config, 2, 0, &mut recorder).unwrap();
+    let trajectory = recorder.snapshots();
+    let steps: Vec<u64> = trajectory.iter().map(|s| s.step).collect();
     assert_eq!(steps[0], 0);
     assert_eq!(*steps.last().unwrap(), r.steps_run);
     assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
     assert!(steps.len() <= 10 * 7 + 2, "{} snapshots", steps.len());
-    let first = &r.trajectory[0];
+    let first = &trajectory[0];
     assert!((first.metrics.align_init - 1.0).abs() < 1e-12);
     assert_eq!(first.coords.as_deref(), Some(&r.init_coords[..]));
     // The last snapshot is the final iterate.
-    assert_eq!(r.trajectory.last().unwrap().metrics, r.final_metrics);
+    assert_eq!(trajectory.last().unwrap().metrics, r.final_metrics);
 }
 
 #[test]
 fn a_run_depends_only_on_config_seed_and_index() {
     let config = RunConfig { batch: 3, ..RunConfig::default() };
-    let alone = run(&config, 5, 2).unwrap();
+    let recorded = |seed, index| {
+        let mut recorder = TrajectoryRecorder::new(10, false);
+        let r = run_observed(&config, seed, index, &mut recorder).unwrap();
+        (r, recorder.into_snapshots())
+    };
+    let (alone, alone_trajectory) = recorded(5, 2);
     // Interleave other runs (other indices, other configs) before repeating it.
     let _ = run(&RunConfig { batch: 7, ..config.clone() }, 5, 1).unwrap();
     let _ = run(&config, 6, 2).unwrap();
-    let again = run(&config, 5, 2).unwrap();
+    let (again, again_trajectory) = recorded(5, 2);
     assert_eq!(alone.steps_run, again.steps_run);
     assert_eq!(alone.final_state, again.final_state);
-    assert_eq!(alone.trajectory, again.trajectory);
+    assert_eq!(alone_trajectory, again_trajectory);
     let other_stream = run(&config, 5, 3).unwrap();
     assert_ne!(alone.init_coords, other_stream.init_coords);
 }

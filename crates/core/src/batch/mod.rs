@@ -9,13 +9,13 @@
 //!
 //! A batch is made in two phases: its random numbers are drawn, then applied to the sampler's
 //! arrangement (swaps, counts or the next window). [`BatchSampler::next`] does both at once.
-//! [`BatchSampler::run`] hands a caller each batch of a run of steps together with a
-//! [`Lookahead`], through which the caller may draw the next batch's random numbers while it is
-//! still working on the current batch, so that the processor overlaps the two. The random
-//! numbers, and their order in the stream, are the same either way: each batch's numbers are
-//! drawn exactly once, after the previous batch's. A sampler reads its generator a block of
-//! words ahead of its draws, so it owns the rest of the generator's stream: draw nothing else
-//! from a generator once batches are drawn from it.
+//! Inside the crate, the engines' runs of steps use the crate-private `BatchSampler::run`, which
+//! hands each batch of a run to a step together with a `Lookahead`, through which the step may
+//! draw the next batch's random numbers while it is still working on the current batch, so that
+//! the processor overlaps the two. The random numbers, and their order in the stream, are the
+//! same either way: each batch's numbers are drawn exactly once, after the previous batch's. A
+//! sampler reads its generator a block of words ahead of its draws, so it owns the rest of the
+//! generator's stream: draw nothing else from a generator once batches are drawn from it.
 
 mod uniform;
 
@@ -88,7 +88,7 @@ struct Arrangement {
 
 /// The handle of [`BatchSampler::run`] on the sampler's random numbers, for the batch after the
 /// current one.
-pub struct Lookahead<'s, R: ?Sized> {
+pub(crate) struct Lookahead<'s, R: ?Sized> {
     plan: &'s mut DrawPlan,
     /// Whether `plan` holds the next batch's numbers (a local of the run, in a register).
     ready: &'s mut bool,
@@ -100,7 +100,7 @@ pub struct Lookahead<'s, R: ?Sized> {
 /// What [`BatchSampler::run`] hands each batch to: one step of a run. Closures are steppers;
 /// an engine whose step must be inlined into the sampler's loop implements it on a type of its
 /// own with an `#[inline(always)]` method (a closure's body may be left out of line).
-pub trait Stepper<R: ?Sized> {
+pub(crate) trait Stepper<R: ?Sized> {
     /// Takes one step on `batch`; [`ControlFlow::Break`] ends the run after it.
     fn step(&mut self, batch: Batch<'_>, ahead: &mut Lookahead<'_, R>) -> ControlFlow<()>;
 }
@@ -122,7 +122,7 @@ impl<R: Rng + ?Sized> Lookahead<'_, R> {
     /// If the current step then ends the run ([`ControlFlow::Break`]), the numbers stay with
     /// the sampler for its next batch: the batches are the same either way.
     #[inline(always)]
-    pub fn draw_next(&mut self) {
+    pub(crate) fn draw_next(&mut self) {
         if self.wanted && !*self.ready {
             self.plan.draw_inlined(self.rng);
             *self.ready = true;
@@ -192,7 +192,12 @@ impl BatchSampler {
     /// the stepper draws ahead; so is the generator's position afterwards, unless the run
     /// stopped right after drawing ahead (see [`Lookahead::draw_next`]).
     #[inline(always)]
-    pub fn run<R: Rng + ?Sized, S: Stepper<R>>(&mut self, rng: &mut R, steps: u64, stepper: S) -> (u64, S) {
+    pub(crate) fn run<R: Rng + ?Sized, S: Stepper<R>>(
+        &mut self,
+        rng: &mut R,
+        steps: u64,
+        stepper: S,
+    ) -> (u64, S) {
         // The default schedule gets a loop of its own, without the dispatch on the schedule.
         if self.arrangement.schedule == Schedule::Random {
             self.run_as::<true, R, S>(rng, steps, stepper)

@@ -8,8 +8,8 @@
 //!
 //! Both consume batches from the same [`crate::batch::BatchSampler`], so fed the same random
 //! stream they follow the same trajectory up to rounding. Engines only step and report their
-//! state; deciding when to stop, what to record and what to measure belongs to
-//! [`crate::run`](mod@crate::run).
+//! state; deciding when to stop and what to measure belongs to [`crate::run`](mod@crate::run),
+//! what to record to its observers.
 
 mod dense;
 mod reduced;
@@ -66,10 +66,10 @@ pub trait Engine {
     /// the number of steps taken.
     ///
     /// The same as calling [`Engine::step`] on [`BatchSampler::next`] in a loop, bit for bit
-    /// and with the same batches (that is the default, through [`BatchSampler::run`]); an engine
-    /// overrides it to keep its state in registers from one step to the next, and to draw the
-    /// next batch while it finishes a step ([`Lookahead`]; after a run that stopped early the
-    /// sampler may then hold the next batch's numbers, the batches are the same).
+    /// and with the same batches (that is the default, through the sampler's crate-private run
+    /// of steps); an engine overrides it to keep its state in registers from one step to the
+    /// next, and to draw the next batch while it finishes a step (after a run that stopped early
+    /// the sampler may then hold the next batch's numbers; the batches are the same).
     fn advance(
         &mut self,
         sampler: &mut BatchSampler,

@@ -1,0 +1,161 @@
+//! The single-neuron autoencoder as a [`Problem`]: its engine (dense or reduced), the context
+//! its metrics are measured in, and the [`RunResult`] it turns a run's [`Ending`] into.
+//!
+//! This module holds everything of a run that is specific to `f_w(x) = sigma(<w, x>) w`;
+//! when to check, stop and show the iterate is decided by [`mod@super::control`].
+
+use super::control::{Ending, Problem};
+use super::observe::Observer;
+use super::{Outcome, RunResult};
+use crate::batch::BatchSampler;
+use crate::config::{EngineChoice, RunConfig};
+use crate::data::Data;
+use crate::engine::{DenseEngine, Engine, ReducedEngine, UpdateSet};
+use crate::error::ConfigError;
+use crate::metrics::{MetricContext, iterate_metrics, limit_point, support_size};
+use crate::model::{gd_limit_coords, minimum_loss};
+use rand::rngs::ChaCha8Rng;
+
+/// One run of the single-neuron autoencoder: the engine at its current iterate and what its
+/// metrics need besides the iterate.
+pub(crate) struct Autoencoder<'a> {
+    engine: Box<dyn Engine + 'a>,
+    data: &'a Data,
+    config: &'a RunConfig,
+    updates: UpdateSet,
+    init_coords: Vec<f64>,
+    init_norm: f64,
+    gd_limit: Option<Vec<f64>>,
+    loss_min: Option<f64>,
+}
+
+impl<'a> Autoencoder<'a> {
+    /// Starts at `w0` on `data` under a validated `config`; an error when `data` or `w0` do not
+    /// fit the config, or when the config forces the reduced engine onto data that is not
+    /// orthonormal.
+    pub(crate) fn new(config: &'a RunConfig, data: &'a Data, w0: &[f64]) -> Result<Self, ConfigError> {
+        if data.n() != config.n || data.d() != config.d {
+            return Err(ConfigError::new(
+                "data",
+                format!("{} points in R^{}", data.n(), data.d()),
+                format!("must match n = {} and d = {}", config.n, config.d),
+            ));
+        }
+        if w0.len() != data.d() || w0.iter().any(|x| !x.is_finite()) {
+            return Err(ConfigError::new(
+                "init",
+                format!("a vector of length {}", w0.len()),
+                format!("must be {} finite numbers", data.d()),
+            ));
+        }
+        let engine: Box<dyn Engine + 'a> = match config.engine {
+            EngineChoice::Dense => Box::new(DenseEngine::new(data, config.activation, config.eta, w0)),
+            EngineChoice::Auto if !data.is_orthonormal() => {
+                Box::new(DenseEngine::new(data, config.activation, config.eta, w0))
+            }
+            EngineChoice::Reduced if !data.is_orthonormal() => {
+                return Err(ConfigError::new(
+                    "engine",
+                    "reduced",
+                    format!(
+                        "needs orthonormal data; this data has max |X^T X - I| = {:.3e} > {:.3e} (use dense or auto)",
+                        data.orthonormality_error(),
+                        data.orthonormality_tolerance()
+                    ),
+                ));
+            }
+            EngineChoice::Auto | EngineChoice::Reduced => {
+                Box::new(ReducedEngine::new(data, config.activation, config.eta, w0))
+            }
+        };
+        let init_coords = data.coords(w0);
+        let gd_limit =
+            if data.is_orthonormal() { gd_limit_coords(config.activation, &init_coords) } else { None };
+        Ok(Self {
+            engine,
+            data,
+            config,
+            updates: UpdateSet::of(config),
+            init_coords,
+            init_norm: w0.iter().map(|x| x * x).sum::<f64>().sqrt(),
+            gd_limit,
+            loss_min: minimum_loss(data, config.activation),
+        })
+    }
+
+    /// What the metrics need besides the iterate.
+    fn context(&self) -> MetricContext<'_> {
+        MetricContext {
+            activation: self.config.activation,
+            d: self.data.d(),
+            norms_sq: self.data.norms_sq(),
+            orthonormal: self.data.is_orthonormal(),
+            loss_min: self.loss_min,
+            init_norm: self.init_norm,
+            gd_limit: self.gd_limit.as_deref(),
+            support_threshold: self.config.support_threshold,
+        }
+    }
+
+    /// The result of a run that ended as `ending`: the final iterate measured, its limit point
+    /// identified (unless it diverged). Seed and run index are 0; the caller fills them in.
+    pub(crate) fn finish(self, ending: Ending) -> RunResult {
+        let final_state = self.engine.state();
+        let ctx = self.context();
+        let final_metrics = iterate_metrics(&final_state, &ctx);
+        let limit = match ending.outcome {
+            Outcome::Diverged { .. } => None,
+            _ => limit_point(&final_state.u, &ctx),
+        };
+        RunResult {
+            seed: 0,
+            run_index: 0,
+            engine: self.engine.name(),
+            outcome: ending.outcome,
+            steps_run: ending.steps_run,
+            final_stationarity: ending.stationarity,
+            sparse_step: ending.sparse_step(final_metrics.support == 1),
+            final_state,
+            final_metrics,
+            limit,
+            init_coords: self.init_coords,
+            gd_limit: self.gd_limit,
+        }
+    }
+}
+
+impl Problem for Autoencoder<'_> {
+    #[inline]
+    fn advance(
+        &mut self,
+        sampler: &mut BatchSampler,
+        rng: &mut ChaCha8Rng,
+        steps: u64,
+        stop_above: f64,
+    ) -> u64 {
+        self.engine.advance(sampler, rng, steps, stop_above)
+    }
+
+    #[inline]
+    fn norm_sq(&self) -> f64 {
+        self.engine.norm_sq()
+    }
+
+    fn stationarity(&self) -> f64 {
+        self.engine.stationarity(self.updates)
+    }
+
+    fn is_dense(&self) -> bool {
+        support_size(&self.engine.state().u, self.config.support_threshold) > 1
+    }
+
+    fn show(&self, step: u64, last: bool, observer: &mut dyn Observer) {
+        let state = self.engine.state();
+        let metrics = iterate_metrics(&state, &self.context());
+        if last {
+            observer.on_final(step, &state, &metrics);
+        } else {
+            observer.on_iterate(step, &state, &metrics);
+        }
+    }
+}
