@@ -1,11 +1,12 @@
 //! The aesgd command line: `cargo xtask <command>`.
 //!
-//! This binary is the edge of the workspace: it turns flags into typed core configurations,
-//! runs them (in parallel, with progress on stderr), and writes tables or JSON. It holds no
-//! numerics of its own.
+//! This binary is the edge of the workspace: it turns flags into typed configurations, hands
+//! them to the experiment library (aesgd-experiment) and the reports (aesgd-report), shows
+//! progress on stderr, prints tables or JSON, and chooses exit codes. It holds no numerics and
+//! no experiment logic of its own.
 
 mod bench_cmd;
-mod repro;
+mod repro_cmd;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
@@ -29,7 +30,7 @@ enum Command {
     /// Reproduce every claim, figure and open question of the paper from the specs in `repro/`:
     /// verdicts with 95% intervals, figures, CSV of every run, REPORT.md. Exits 1 when a claim
     /// fails. Finished runs are cached in OUT/cache, so an interrupted reproduction resumes.
-    Repro(repro::ReproArgs),
+    Repro(repro_cmd::ReproArgs),
     /// Run the criterion benchmarks (aesgd-benches), optionally saving or comparing a baseline,
     /// and print a table of times and changes; exits 1 when a regression is flagged.
     Bench(bench_cmd::BenchArgs),
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::execute(&args).map(|()| 0),
-        Command::Repro(args) => repro::execute(&args),
+        Command::Repro(args) => repro_cmd::execute(&args),
         Command::Bench(args) => bench_cmd::execute(&args),
     };
     match result {

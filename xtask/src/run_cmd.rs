@@ -5,12 +5,11 @@
 //! fixed order whatever the thread count.
 
 use aesgd_core::config::DataSpec;
-use aesgd_core::{Activation, ConfigError, EngineChoice, Outcome, RunConfig, RunResult, Schedule};
+use aesgd_core::{Activation, ConfigError, EngineChoice, RunConfig, Schedule};
+use aesgd_experiment::{ExperimentError, Record, Recording, executor};
+use aesgd_report::run_table::run_table;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
-use serde::Serialize;
-use std::time::Instant;
 
 /// The table's columns, shown by `cargo xtask run --help`.
 pub const COLUMNS_HELP: &str = "\
@@ -56,6 +55,8 @@ enum DataArg {
     Basis,
     /// A random orthonormal set (QR of a Gaussian d x n matrix), drawn per seed.
     Orthonormal,
+    /// Nearly orthogonal data: independent N(0, I/d) columns, drawn per seed (dense engine).
+    Gaussian,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -149,6 +150,7 @@ impl RunArgs {
             data: match self.data {
                 DataArg::Basis => DataSpec::Basis,
                 DataArg::Orthonormal => DataSpec::Orthonormal,
+                DataArg::Gaussian => DataSpec::Gaussian,
             },
             init_scale: self.init_scale,
             batch: self.n,
@@ -168,7 +170,6 @@ impl RunArgs {
             grad_tol: self.tol,
             check_every: self.check_every,
             support_threshold: self.support_threshold,
-            ..RunConfig::default()
         }
     }
 
@@ -185,76 +186,6 @@ impl RunArgs {
     }
 }
 
-/// One run as a JSON line.
-#[derive(Debug, Serialize)]
-struct RunRecord {
-    seed: u64,
-    run_index: u64,
-    activation: &'static str,
-    n: usize,
-    d: usize,
-    batch: usize,
-    eta: f64,
-    schedule: &'static str,
-    data: &'static str,
-    engine: &'static str,
-    steps_run: u64,
-    outcome: &'static str,
-    outcome_step: Option<u64>,
-    stationarity: f64,
-    loss_gap: Option<f64>,
-    norm: f64,
-    support: usize,
-    linf_ratio: f64,
-    effective_support: f64,
-    align_init: f64,
-    align_gd_limit: Option<f64>,
-    selected: Option<usize>,
-    selected_sign: Option<i8>,
-    limit_support: Option<usize>,
-    hessian_trace_limit: Option<f64>,
-    hessian_lambda_max_limit: Option<f64>,
-    hessian_trace_iterate: f64,
-    wall_seconds: f64,
-}
-
-fn record(config: &RunConfig, result: &RunResult, wall_seconds: f64) -> RunRecord {
-    let m = &result.final_metrics;
-    RunRecord {
-        seed: result.seed,
-        run_index: result.run_index,
-        activation: config.activation.name(),
-        n: config.n,
-        d: config.d,
-        batch: config.batch,
-        eta: config.eta,
-        schedule: config.schedule.name(),
-        data: config.data.name(),
-        engine: result.engine,
-        steps_run: result.steps_run,
-        outcome: result.outcome.name(),
-        outcome_step: match result.outcome {
-            Outcome::Converged { step } | Outcome::Diverged { step } => Some(step),
-            Outcome::MaxSteps => None,
-        },
-        stationarity: result.final_stationarity,
-        loss_gap: m.loss_gap,
-        norm: m.norm,
-        support: m.support,
-        linf_ratio: m.linf_ratio,
-        effective_support: m.effective_support,
-        align_init: m.align_init,
-        align_gd_limit: m.align_gd_limit,
-        selected: m.selected,
-        selected_sign: m.selected_sign,
-        limit_support: result.limit.as_ref().map(|l| l.support),
-        hessian_trace_limit: result.limit.as_ref().map(|l| l.hessian_trace),
-        hessian_lambda_max_limit: result.limit.as_ref().and_then(|l| l.hessian_lambda_max),
-        hessian_trace_iterate: m.hessian_trace,
-        wall_seconds,
-    }
-}
-
 /// Runs the grid and prints it.
 pub fn execute(args: &RunArgs) -> Result<(), String> {
     let (base, records) = run_grid(args)?;
@@ -263,14 +194,14 @@ pub fn execute(args: &RunArgs) -> Result<(), String> {
             println!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
         }
     } else {
-        print_table(&base, &records);
+        print!("{}", run_table(&base, &records));
     }
     Ok(())
 }
 
 /// Validates the flags and runs every (batch size, seed) pair on the current rayon pool, in a
-/// fixed output order.
-fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<RunRecord>), String> {
+/// fixed output order, with a progress bar on stderr.
+fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<Record>), String> {
     let base = args.base_config();
     let mut configs = Vec::new();
     for b in args.batches() {
@@ -281,101 +212,17 @@ fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<RunRecord>), String> {
     if args.seeds == 0 {
         return Err("invalid --seeds 0: must be at least 1".into());
     }
-    let jobs: Vec<(usize, u64)> =
-        (0..configs.len()).flat_map(|c| (0..args.seeds).map(move |k| (c, k))).collect();
-    let bar = ProgressBar::new(jobs.len() as u64).with_style(
+    let bar = ProgressBar::new(configs.len() as u64 * args.seeds).with_style(
         ProgressStyle::with_template("{spinner} runs {pos}/{len} [{elapsed_precise}, eta {eta}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let outputs: Vec<Result<RunRecord, String>> = jobs
-        .par_iter()
-        .map(|&(c, k)| {
-            let started = Instant::now();
-            let result = aesgd_core::run(&configs[c], args.seed, k).map_err(|e| explain(&e));
-            bar.inc(1);
-            result.map(|r| record(&configs[c], &r, started.elapsed().as_secs_f64()))
-        })
-        .collect();
+    let records = executor::run_grid(&configs, args.seed, args.seeds, Recording::Off, &|| bar.inc(1));
     bar.finish_and_clear();
-    let records = outputs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let records = records.map_err(|e| match e {
+        ExperimentError::Config(c) => explain(&c),
+        other => other.to_string(),
+    })?;
     Ok((base, records))
-}
-
-fn fmt_opt(x: Option<f64>, precision: usize) -> String {
-    x.map_or_else(|| "-".into(), |v| format!("{v:.precision$}"))
-}
-
-fn print_table(base: &RunConfig, records: &[RunRecord]) {
-    println!(
-        "# {} autoencoder, n = {}, d = {}, eta = {}, schedule = {}, data = {}, init scale = {}",
-        base.activation,
-        base.n,
-        base.d,
-        base.eta,
-        base.schedule,
-        base.data.name(),
-        base.init_scale
-    );
-    println!(
-        "{:>5} {:>4} {:>10} {:>11} {:>9} {:>7} {:>7} {:>6} {:>7} {:>7} {:>5} {:>8} {:>8} {:>7}",
-        "batch",
-        "seed",
-        "outcome",
-        "steps",
-        "loss_gap",
-        "support",
-        "eff_sup",
-        "linf",
-        "cos_w0",
-        "cos_gd",
-        "sel",
-        "trH_lim",
-        "trH_it",
-        "secs"
-    );
-    for r in records {
-        println!(
-            "{:>5} {:>4} {:>10} {:>11} {:>9} {:>7} {:>7.2} {:>6.3} {:>7.3} {:>7} {:>5} {:>8} {:>8.4} {:>7.2}",
-            r.batch,
-            r.run_index,
-            r.outcome,
-            r.steps_run,
-            r.loss_gap.map_or_else(|| "-".into(), |v| format!("{v:.1e}")),
-            r.support,
-            r.effective_support,
-            r.linf_ratio,
-            r.align_init,
-            fmt_opt(r.align_gd_limit, 3),
-            r.selected.map_or_else(|| "-".into(), |k| k.to_string()),
-            fmt_opt(r.hessian_trace_limit, 4),
-            r.hessian_trace_iterate,
-            r.wall_seconds,
-        );
-    }
-    println!();
-    println!("# summary per batch size (counts over seeds; ranges are min..max over seeds)");
-    let mut batches: Vec<usize> = records.iter().map(|r| r.batch).collect();
-    batches.dedup();
-    for b in batches {
-        let rows: Vec<&RunRecord> = records.iter().filter(|r| r.batch == b).collect();
-        let total = rows.len();
-        let count = |f: &dyn Fn(&RunRecord) -> bool| rows.iter().filter(|r| f(r)).count();
-        let range = |f: &dyn Fn(&RunRecord) -> f64, precision: usize| {
-            let values: Vec<f64> = rows.iter().map(|r| f(r)).collect();
-            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            format!("{lo:.precision$}..{hi:.precision$}")
-        };
-        println!(
-            "batch {b:>4}: converged {}/{total}, diverged {}/{total}, single data point {}/{total}; support {}; cos(w, w0) {}; trH(limit) {}",
-            count(&|r| r.outcome == "converged"),
-            count(&|r| r.outcome == "diverged"),
-            count(&|r| r.support == 1),
-            range(&|r| r.support as f64, 0),
-            range(&|r| r.align_init, 3),
-            range(&|r| r.hessian_trace_limit.unwrap_or(f64::NAN), 4),
-        );
-    }
 }
 
 #[cfg(test)]
@@ -393,30 +240,6 @@ mod tests {
         let mut argv = vec!["run"];
         argv.extend_from_slice(flags);
         Wrapper::try_parse_from(argv).expect("valid flags").args
-    }
-
-    /// Every record as JSON without its wall time, the one field allowed to vary.
-    fn without_time(records: &[RunRecord]) -> Vec<serde_json::Value> {
-        records
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap();
-                v.as_object_mut().unwrap().remove("wall_seconds");
-                v
-            })
-            .collect()
-    }
-
-    #[test]
-    fn results_do_not_depend_on_thread_count() {
-        let args = parse(&["--n", "8", "--batch", "1,4,8", "--seeds", "3", "--data", "orthonormal"]);
-        let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| run_grid(&args)).unwrap().1
-        };
-        let one = without_time(&on(1));
-        assert_eq!(one.len(), 9);
-        assert_eq!(one, without_time(&on(2)));
     }
 
     #[test]

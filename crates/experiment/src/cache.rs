@@ -1,0 +1,215 @@
+//! The run cache: finished records by key, behind the small [`RunCache`] trait.
+//!
+//! [`FileCache`] keeps one JSON record a file, named by its key, written atomically, so a
+//! reproduction killed at any moment resumes with every finished run. [`MemoryCache`] keeps
+//! records in memory (tests, notebooks). A cache only stores and returns records; what to run
+//! and when belongs to [`crate::executor`].
+
+use crate::atomic::write_atomic;
+use crate::error::ExperimentError;
+use crate::record::Record;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What a cache holds under a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// An intact record with this key.
+    Found(Box<Record>),
+    /// Nothing.
+    Missing,
+    /// Something that is not an intact record with this key (torn or edited); it is rerun.
+    Unusable(String),
+}
+
+impl Lookup {
+    /// The record, if found.
+    pub fn record(self) -> Option<Record> {
+        match self {
+            Self::Found(r) => Some(*r),
+            Self::Missing | Self::Unusable(_) => None,
+        }
+    }
+}
+
+/// A store of finished runs.
+pub trait RunCache: Sync {
+    /// What the cache holds under `key`.
+    fn lookup(&self, key: &str) -> Lookup;
+    /// Stores a record under its key, replacing any earlier one.
+    fn store(&self, record: &Record) -> Result<(), ExperimentError>;
+}
+
+/// One JSON file a record in a folder.
+#[derive(Debug, Clone)]
+pub struct FileCache {
+    folder: PathBuf,
+}
+
+impl FileCache {
+    /// The cache in `folder` (created on the first store).
+    pub fn new(folder: impl Into<PathBuf>) -> Self {
+        Self { folder: folder.into() }
+    }
+
+    /// The cache folder of an output folder: `OUT/cache`.
+    pub fn in_output(out: &Path) -> Self {
+        Self::new(out.join("cache"))
+    }
+
+    /// Its folder.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.folder.join(format!("{key}.json"))
+    }
+
+    /// The keys of every file in the folder that looks like a record.
+    pub fn keys(&self) -> Result<Vec<String>, ExperimentError> {
+        let entries = match fs::read_dir(&self.folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ExperimentError::io("read", &self.folder, e)),
+        };
+        let mut keys: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(String::from))
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Copies every intact record of `from` into this cache; returns how many.
+    pub fn merge_from(&self, from: &FileCache) -> Result<usize, ExperimentError> {
+        if !from.folder.is_dir() {
+            return Err(ExperimentError::io(
+                "read",
+                &from.folder,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no cache folder there"),
+            ));
+        }
+        let mut copied = 0;
+        for key in from.keys()? {
+            if let Lookup::Found(record) = from.lookup(&key) {
+                self.store(&record)?;
+                copied += 1;
+            }
+        }
+        Ok(copied)
+    }
+}
+
+impl RunCache for FileCache {
+    fn lookup(&self, key: &str) -> Lookup {
+        let text = match fs::read_to_string(self.path(key)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Missing,
+            Err(e) => return Lookup::Unusable(format!("unreadable: {e}")),
+        };
+        match serde_json::from_str::<Record>(&text) {
+            Ok(r) if r.key == key => Lookup::Found(Box::new(r)),
+            Ok(r) => Lookup::Unusable(format!("holds the record of key {}", r.key)),
+            Err(e) => Lookup::Unusable(format!("not a record: {e}")),
+        }
+    }
+
+    fn store(&self, record: &Record) -> Result<(), ExperimentError> {
+        let json = serde_json::to_vec(record)
+            .map_err(|source| ExperimentError::Json { what: format!("record {}", record.key), source })?;
+        write_atomic(&self.path(&record.key), &json)
+    }
+}
+
+/// Records in memory.
+#[derive(Debug, Default)]
+pub struct MemoryCache {
+    records: Mutex<BTreeMap<String, Record>>,
+}
+
+impl MemoryCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of records held.
+    pub fn len(&self) -> usize {
+        self.records.lock().map_or(0, |r| r.len())
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl RunCache for MemoryCache {
+    fn lookup(&self, key: &str) -> Lookup {
+        match self.records.lock() {
+            Ok(records) => records.get(key).cloned().map_or(Lookup::Missing, |r| Lookup::Found(Box::new(r))),
+            Err(_) => Lookup::Unusable("the cache's lock was poisoned".into()),
+        }
+    }
+
+    fn store(&self, record: &Record) -> Result<(), ExperimentError> {
+        if let Ok(mut records) = self.records.lock() {
+            records.insert(record.key.clone(), record.clone());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::hand_made;
+
+    fn temporary_folder(name: &str) -> PathBuf {
+        let folder = std::env::temp_dir().join(format!("aesgd-cache-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&folder);
+        folder
+    }
+
+    #[test]
+    fn records_round_trip_and_torn_or_foreign_files_are_unusable() {
+        let folder = temporary_folder("round-trip");
+        let cache = FileCache::in_output(&folder);
+        let record = hand_made();
+        assert_eq!(cache.lookup(&record.key), Lookup::Missing);
+        cache.store(&record).unwrap();
+        assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record.clone())));
+        // A torn write (truncated JSON) is unusable, so the run is redone.
+        fs::write(cache.path(&record.key), b"{\"key\": \"trunc").unwrap();
+        assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(_)));
+        // A record filed under another key is unusable too.
+        fs::write(cache.path("other"), serde_json::to_vec(&record).unwrap()).unwrap();
+        assert!(matches!(cache.lookup("other"), Lookup::Unusable(why) if why.contains("key k")));
+        // A completed write leaves no temporary file behind.
+        cache.store(&record).unwrap();
+        let leftovers = fs::read_dir(cache.folder())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .count();
+        assert_eq!(leftovers, 0);
+        let merged = FileCache::new(folder.join("merged"));
+        assert_eq!(merged.merge_from(&cache).unwrap(), 1);
+        assert_eq!(merged.lookup(&record.key), Lookup::Found(Box::new(record)));
+        assert!(merged.merge_from(&FileCache::new(folder.join("absent"))).is_err());
+        fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn the_memory_cache_behaves_like_the_file_cache() {
+        let cache = MemoryCache::new();
+        let record = hand_made();
+        assert_eq!(cache.lookup(&record.key), Lookup::Missing);
+        cache.store(&record).unwrap();
+        assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record)));
+        assert_eq!(cache.len(), 1);
+    }
+}

@@ -1,0 +1,102 @@
+//! The one error type of the experiment library.
+//!
+//! Every variant names what is at fault (a file and key, a path, a cache key) so that a front
+//! end can show it unchanged. This module does not print.
+
+use aesgd_core::ConfigError;
+use std::path::PathBuf;
+
+/// Anything that stops an experiment from being loaded, run or judged.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A spec value out of range, with the key and what is allowed.
+    #[error("{}: invalid {key} = {value}: {allowed}", file.display())]
+    Spec {
+        /// The spec file.
+        file: PathBuf,
+        /// The key, e.g. `sweep.batch` or `criterion "c".threshold`.
+        key: String,
+        /// The value given, as text.
+        value: String,
+        /// What would be accepted.
+        allowed: String,
+    },
+    /// A spec file that is not valid TOML or does not match the spec format.
+    #[error("{}: {message}", file.display())]
+    Parse {
+        /// The spec file.
+        file: PathBuf,
+        /// What the parser said, with the key path and position.
+        message: String,
+    },
+    /// A file-system operation failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("read", "write", ...).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A run configuration the core refuses.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A run that should be in the cache is not.
+    #[error("run {key} is missing from the cache")]
+    MissingRun {
+        /// Its cache key.
+        key: String,
+    },
+    /// An experiment id asked for that no spec has.
+    #[error("unknown experiment {id}: known experiments are {known}")]
+    UnknownExperiment {
+        /// The id asked for.
+        id: String,
+        /// The ids there are, comma-separated.
+        known: String,
+    },
+    /// A figure id used by two figures.
+    #[error("{}: figure id {id} is already used in {}", file.display(), first.display())]
+    DuplicateFigure {
+        /// The figure id.
+        id: String,
+        /// The spec that uses it first.
+        first: PathBuf,
+        /// The spec that uses it again.
+        file: PathBuf,
+    },
+    /// A spec folder without specs.
+    #[error("no experiment specs (*.toml) in {}", folder.display())]
+    NoSpecs {
+        /// The folder.
+        folder: PathBuf,
+    },
+    /// A record that cannot be written as JSON.
+    #[error("cannot serialize {what}: {source}")]
+    Json {
+        /// What was being serialized.
+        what: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl ExperimentError {
+    /// A [`ExperimentError::Spec`] error.
+    pub fn spec(
+        file: impl Into<PathBuf>,
+        key: impl Into<String>,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Self::Spec { file: file.into(), key: key.into(), value: value.to_string(), allowed: allowed.into() }
+    }
+
+    /// An [`ExperimentError::Io`] error.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { action, path: path.into(), source }
+    }
+}

@@ -1,0 +1,142 @@
+//! The executor: runs jobs in parallel, stores each record the moment it finishes, and reports
+//! progress through a callback.
+//!
+//! Runs are independent and each result depends only on its configuration, seed and run index,
+//! so the thread count and the order of completion change nothing but timing; outputs are
+//! collected in job order. The executor never prints: a front end turns the callback into a
+//! progress bar.
+
+use crate::cache::RunCache;
+use crate::error::ExperimentError;
+use crate::key::Recording;
+use crate::plan::{Job, Plan};
+use crate::record::Record;
+use aesgd_core::RunConfig;
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Runs one seed of a configuration, recording its trajectory as asked, and flattens the result.
+pub fn run_one(
+    config: &RunConfig,
+    recording: Recording,
+    seed: u64,
+    run_index: u64,
+) -> Result<Record, ExperimentError> {
+    let started = Instant::now();
+    let (result, snapshots) = match recording.recorder() {
+        Some(mut recorder) => {
+            let result = aesgd_core::run::run_observed(config, seed, run_index, &mut recorder)?;
+            (result, recorder.into_snapshots())
+        }
+        None => (aesgd_core::run(config, seed, run_index)?, Vec::new()),
+    };
+    Ok(Record::from_run(config, recording, &result, &snapshots, started.elapsed().as_secs_f64()))
+}
+
+/// A pool of `threads` worker threads (at least one).
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExperimentError> {
+    rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().map_err(|e| {
+        ExperimentError::io(
+            "start worker threads for",
+            format!("{threads} threads"),
+            std::io::Error::other(e),
+        )
+    })
+}
+
+/// Runs `todo` (jobs of `plan`) on `pool`, storing each record in `cache` as soon as it is
+/// done and calling `on_done` with the job. Stops at the first error; finished runs stay cached.
+pub fn run_jobs(
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    todo: &[&Job],
+    cache: &dyn RunCache,
+    on_done: &(dyn Fn(&Job) + Sync),
+) -> Result<(), ExperimentError> {
+    pool.install(|| {
+        todo.par_iter().try_for_each(|job| {
+            let point = plan.point_of(job);
+            let record = run_one(&point.config, point.recording, point.seed, job.run_index)?;
+            cache.store(&record)?;
+            on_done(job);
+            Ok(())
+        })
+    })
+}
+
+/// Runs seeds `0..seeds` of every configuration (stream `k` of `seed` for run `k`, so every
+/// configuration sees the same data and `w_0` seed by seed) on the current rayon pool, and
+/// returns the records in order: configuration by configuration, seed by seed.
+pub fn run_grid(
+    configs: &[RunConfig],
+    seed: u64,
+    seeds: u64,
+    recording: Recording,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<Record>, ExperimentError> {
+    for config in configs {
+        config.validate()?;
+    }
+    let jobs: Vec<(usize, u64)> = (0..configs.len()).flat_map(|c| (0..seeds).map(move |k| (c, k))).collect();
+    jobs.par_iter()
+        .map(|&(c, k)| {
+            let record = run_one(&configs[c], recording, seed, k);
+            on_done();
+            record
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every record as JSON without its wall time, the one field allowed to vary.
+    fn without_time(records: &[Record]) -> Vec<serde_json::Value> {
+        records
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap();
+                v.as_object_mut().unwrap().remove("wall_seconds");
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grid_results_do_not_depend_on_thread_count_and_progress_counts_every_run() {
+        let base = RunConfig { n: 8, d: 8, data: aesgd_core::DataSpec::Orthonormal, ..RunConfig::default() };
+        let configs: Vec<RunConfig> =
+            [1, 4, 8].iter().map(|&b| RunConfig { batch: b, ..base.clone() }).collect();
+        let on = |threads: usize| {
+            let done = AtomicUsize::new(0);
+            let records = thread_pool(threads)
+                .unwrap()
+                .install(|| {
+                    run_grid(&configs, 0, 3, Recording::Off, &|| {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .unwrap();
+            assert_eq!(done.load(Ordering::Relaxed), 9);
+            records
+        };
+        let one = on(1);
+        assert_eq!(one.len(), 9);
+        assert_eq!((one[4].batch, one[4].run_index), (4, 1));
+        assert_eq!(without_time(&one), without_time(&on(2)));
+    }
+
+    #[test]
+    fn a_refused_configuration_runs_nothing() {
+        let bad = RunConfig { batch: 30, ..RunConfig::default() };
+        let done = AtomicUsize::new(0);
+        let error = run_grid(&[RunConfig::default(), bad], 0, 2, Recording::Off, &|| {
+            done.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("invalid batch = 30"), "{error}");
+        assert_eq!(done.load(Ordering::Relaxed), 0);
+    }
+}

@@ -1,0 +1,39 @@
+//! aesgd-experiment: the experiment pipeline every front end reuses.
+//!
+//! In the order data flows:
+//! - [`vocabulary`]: the words of a spec as typed enums;
+//! - [`sweep`]: batch sizes and dimensions that depend on `n`;
+//! - [`spec`]: a TOML spec read and checked once into a validated [`Spec`];
+//! - [`plan`]: specs expanded into sweep points and the distinct runs of a reproduction;
+//! - [`key`]: cache keys derived from the full serialized run configuration;
+//! - [`executor`]: runs in parallel, progress through a callback;
+//! - [`record`]: the one flattening of a run's result ([`Record`]);
+//! - [`cache`]: finished records behind the [`RunCache`] trait, with a file implementation;
+//! - [`metric`]: the metric registry, one definition per metric;
+//! - [`verdict`]: criteria judged into verdicts with 95% intervals.
+//!
+//! Architecture invariants: this crate never prints and has no command-line or progress-bar
+//! code; every error is an [`ExperimentError`] naming what is at fault; a run's record depends
+//! only on its configuration, recording, seed and run index.
+
+pub mod atomic;
+pub mod cache;
+pub mod error;
+pub mod executor;
+pub mod key;
+pub mod metric;
+pub mod plan;
+pub mod record;
+pub mod spec;
+pub mod sweep;
+pub mod verdict;
+pub mod vocabulary;
+
+pub use cache::{FileCache, Lookup, MemoryCache, RunCache};
+pub use error::ExperimentError;
+pub use key::Recording;
+pub use metric::Metric;
+pub use plan::{Experiment, Job, Plan, Point, load_specs};
+pub use record::Record;
+pub use spec::Spec;
+pub use verdict::{ClaimResult, CriterionResult};

@@ -1,0 +1,428 @@
+//! The metric registry: one definition per metric that a criterion or figure can name.
+//!
+//! A [`MetricDefinition`] holds everything known about a metric: its name in specs, what it
+//! means, its axis label, whether it is drawn on a log axis, how it is read from a run
+//! [`Record`], how it is read from a trajectory point (if it is recorded along the trajectory),
+//! and its closed form at a sweep point (where one is derived). Everything else (spec
+//! validation, verdicts, figures, the metric table in `repro/README.md`) reads these
+//! definitions; nothing else lists metrics. Booleans are 0 or 1; `None` means undefined for
+//! that run.
+//!
+//! To add a metric: add a variant to [`Metric`] (its serde name is the spec's word) and its arm
+//! in [`Metric::definition`], then regenerate the README table (`AESGD_UPDATE_DOCS=1 cargo test
+//! -p aesgd-experiment`).
+
+use crate::record::{Record, TrajectoryPoint};
+use aesgd_core::{Activation, RunConfig};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The loss gap below which a converged run counts as at a global minimum.
+pub const GLOBAL_MINIMUM_GAP: f64 = 1e-12;
+
+/// A metric a criterion or figure can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// The run converged by the stated rule.
+    Converged,
+    /// Converged, loss gap within [`GLOBAL_MINIMUM_GAP`], limit point identified.
+    AtGlobalMinimum,
+    /// Final support size.
+    Support,
+    /// Final support is one.
+    SinglePoint,
+    /// Effective support.
+    EffectiveSupport,
+    /// `||u||_inf / ||w||`.
+    LinfRatio,
+    /// `|cos(w, w_0)|`.
+    AlignInit,
+    /// `|cos(w, w_gd)|`.
+    AlignGdLimit,
+    /// `L(w) - L*`.
+    LossGap,
+    /// Steps taken.
+    StepsRun,
+    /// Time to sparsity.
+    SparseStep,
+    /// Rank of the selected point's initial coordinate.
+    SelectedRank,
+    /// Hessian trace at the limit point.
+    HessianTraceLimit,
+    /// Largest Hessian eigenvalue at the limit point.
+    HessianLambdaMaxLimit,
+    /// `n` times the largest eigenvalue at the limit point.
+    LambdaMaxTimesN,
+    /// Hessian trace at the raw final iterate.
+    HessianTraceIterate,
+    /// Trace at the limit point minus trace at the raw iterate.
+    TraceLimitMinusIterate,
+    /// The final support lies inside one cyclic block.
+    SupportWithinBlock,
+    /// Number of initially positive coordinates.
+    InitPositive,
+}
+
+/// A closed form of a metric at a sweep point, given the point's configuration and runs.
+pub type ClosedForm = fn(&RunConfig, &[Record]) -> Option<f64>;
+
+/// Everything known about one metric.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDefinition {
+    /// Its word in specs and outputs.
+    pub name: &'static str,
+    /// What it is, in one line (the README's metric table).
+    pub meaning: &'static str,
+    /// Its axis label.
+    pub axis_label: &'static str,
+    /// Whether figures draw it on a log axis.
+    pub log_axis: bool,
+    /// Its value for a finished run.
+    pub value: fn(&Record) -> Option<f64>,
+    /// Its value at a trajectory point, if it is recorded along the trajectory.
+    pub over_steps: Option<fn(&TrajectoryPoint) -> Option<f64>>,
+    /// Its closed form at a sweep point, where one is derived, and that form in words.
+    pub closed_form: Option<(ClosedForm, &'static str)>,
+}
+
+fn flag(b: bool) -> Option<f64> {
+    Some(if b { 1.0 } else { 0.0 })
+}
+
+fn converged(r: &Record) -> bool {
+    r.outcome == "converged"
+}
+
+impl Metric {
+    /// Every metric, in the order of the docs.
+    pub const ALL: &'static [Self] = &[
+        Self::Converged,
+        Self::AtGlobalMinimum,
+        Self::Support,
+        Self::SinglePoint,
+        Self::EffectiveSupport,
+        Self::LinfRatio,
+        Self::AlignInit,
+        Self::AlignGdLimit,
+        Self::LossGap,
+        Self::StepsRun,
+        Self::SparseStep,
+        Self::SelectedRank,
+        Self::HessianTraceLimit,
+        Self::HessianLambdaMaxLimit,
+        Self::LambdaMaxTimesN,
+        Self::HessianTraceIterate,
+        Self::TraceLimitMinusIterate,
+        Self::SupportWithinBlock,
+        Self::InitPositive,
+    ];
+
+    /// The metric's one definition.
+    pub fn definition(self) -> MetricDefinition {
+        let plain = |name, meaning, axis_label, value| MetricDefinition {
+            name,
+            meaning,
+            axis_label,
+            log_axis: false,
+            value,
+            over_steps: None,
+            closed_form: None,
+        };
+        match self {
+            Self::Converged => {
+                plain("converged", "1 when the run converged by the stated rule, else 0", "converged", |r| {
+                    flag(converged(r))
+                })
+            }
+            Self::AtGlobalMinimum => plain(
+                "at_global_minimum",
+                "1 when converged with loss gap <= 1e-12 and an identified limit point, else 0",
+                "at global minimum",
+                |r| {
+                    flag(
+                        converged(r)
+                            && r.loss_gap.is_some_and(|g| g <= GLOBAL_MINIMUM_GAP)
+                            && r.limit_support.is_some(),
+                    )
+                },
+            ),
+            Self::Support => MetricDefinition {
+                over_steps: Some(|p| Some(p.support as f64)),
+                ..plain(
+                    "support",
+                    "number of data coordinates with |u_i| > threshold * max_j |u_j|",
+                    "support size",
+                    |r| Some(r.support as f64),
+                )
+            },
+            Self::SinglePoint => plain(
+                "single_point",
+                "1 when the final support is one data point, else 0",
+                "single point",
+                |r| flag(r.support == 1),
+            ),
+            Self::EffectiveSupport => {
+                plain("effective_support", "(sum u_i^2)^2 / sum u_i^4", "effective support", |r| {
+                    Some(r.effective_support)
+                })
+            }
+            Self::LinfRatio => MetricDefinition {
+                over_steps: Some(|p| Some(p.linf_ratio)),
+                ..plain("linf_ratio", "max_i |u_i| / ||w||", "max|u_i| / ||w||", |r| Some(r.linf_ratio))
+            },
+            Self::AlignInit => MetricDefinition {
+                over_steps: Some(|p| Some(p.align_init)),
+                ..plain("align_init", "|cos(w, w_0)|", "|cos(w, w0)|", |r| Some(r.align_init))
+            },
+            Self::AlignGdLimit => MetricDefinition {
+                closed_form: Some((
+                    |c, _| (c.batch == c.n).then_some(1.0),
+                    "1 at full batch (the run converges to the predicted limit)",
+                )),
+                ..plain(
+                    "align_gd_limit",
+                    "|cos(w, w_gd)|, w_gd the predicted full-batch limit (orthonormal data)",
+                    "|cos(w, w_gd)|",
+                    |r| r.align_gd_limit,
+                )
+            },
+            Self::LossGap => plain("loss_gap", "L(w) - L*", "loss gap", |r| r.loss_gap),
+            Self::StepsRun => MetricDefinition {
+                log_axis: true,
+                ..plain("steps_run", "steps taken", "steps run", |r| Some(r.steps_run as f64))
+            },
+            Self::SparseStep => MetricDefinition {
+                log_axis: true,
+                ..plain(
+                    "sparse_step",
+                    "step from which the run stayed at one data point (to within check_every)",
+                    "steps until a single point",
+                    |r| r.sparse_step.map(|s| s as f64),
+                )
+            },
+            Self::SelectedRank => plain(
+                "selected_rank",
+                "rank of the selected point's initial coordinate (1 = largest u_0,i for ReLU, |u_0,i| for linear)",
+                "selected rank",
+                |r| r.selected_rank.map(|k| k as f64),
+            ),
+            Self::HessianTraceLimit => MetricDefinition {
+                closed_form: Some((
+                    trace_at_limit,
+                    "(d + 4 - |A|)/n: |A| = n (linear), 1 (ReLU, b < n), #{u_0,i > 0} (ReLU, b = n)",
+                )),
+                ..plain(
+                    "hessian_trace_limit",
+                    "tr H at the identified limit point",
+                    "Hessian trace at the limit point",
+                    |r| r.hessian_trace_limit,
+                )
+            },
+            Self::HessianLambdaMaxLimit => MetricDefinition {
+                closed_form: Some((|c, _| Some(4.0 / c.n as f64), "4/n at every global minimum")),
+                ..plain(
+                    "hessian_lambda_max_limit",
+                    "largest Hessian eigenvalue at the identified limit point",
+                    "hessian lambda max limit",
+                    |r| r.hessian_lambda_max_limit,
+                )
+            },
+            Self::LambdaMaxTimesN => plain(
+                "lambda_max_times_n",
+                "n times the largest Hessian eigenvalue at the limit point (4 at every minimum)",
+                "lambda max times n",
+                |r| r.hessian_lambda_max_limit.map(|l| l * r.n as f64),
+            ),
+            Self::HessianTraceIterate => plain(
+                "hessian_trace_iterate",
+                "tr H at the raw final iterate",
+                "Hessian trace at the final iterate",
+                |r| Some(r.hessian_trace_iterate),
+            ),
+            Self::TraceLimitMinusIterate => plain(
+                "trace_limit_minus_iterate",
+                "hessian_trace_limit - hessian_trace_iterate",
+                "trace limit minus iterate",
+                |r| r.hessian_trace_limit.map(|t| t - r.hessian_trace_iterate),
+            ),
+            // The final support is not empty and lies inside one block {kb, .., kb + b - 1} of
+            // the cyclic order (meaningful when b divides n).
+            Self::SupportWithinBlock => plain(
+                "support_within_block",
+                "1 when the final support is not empty and inside one cyclic block {kb, .., kb + b - 1}",
+                "support within block",
+                |r| {
+                    flag(
+                        r.support_indices
+                            .first()
+                            .is_some_and(|&f| r.support_indices.iter().all(|&i| i / r.batch == f / r.batch)),
+                    )
+                },
+            ),
+            Self::InitPositive => plain(
+                "init_positive",
+                "number of initially positive data coordinates u_0,i > 0",
+                "init positive",
+                |r| Some(r.init_positive as f64),
+            ),
+        }
+    }
+
+    /// The metric's word in specs and outputs.
+    pub fn name(self) -> &'static str {
+        self.definition().name
+    }
+
+    /// Its value for a run.
+    pub fn value(self, record: &Record) -> Option<f64> {
+        (self.definition().value)(record)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
+/// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
+/// coordinates, so there it is the mean of the per-run forms.
+fn trace_at_limit(c: &RunConfig, runs: &[Record]) -> Option<f64> {
+    let (n, d) = (c.n as f64, c.d as f64);
+    match (c.activation, c.batch == c.n) {
+        (Activation::Linear, _) => Some((d + 4.0 - n) / n),
+        (Activation::Relu, false) => Some((d + 3.0) / n),
+        (Activation::Relu, true) => {
+            let forms: Vec<f64> = runs.iter().map(|r| (d + 4.0 - r.init_positive as f64) / n).collect();
+            (!forms.is_empty()).then(|| forms.iter().sum::<f64>() / forms.len() as f64)
+        }
+    }
+}
+
+/// The metric table of the docs, generated from the definitions.
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| metric | meaning | along the trajectory | closed form |\n|---|---|---|---|\n");
+    // A bar inside a cell would end it.
+    let cell = |text: &str| text.replace('|', "\\|");
+    for m in Metric::ALL {
+        let d = m.definition();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            d.name,
+            cell(d.meaning),
+            if d.over_steps.is_some() { "yes" } else { "" },
+            d.closed_form.map_or(String::new(), |(_, text)| cell(text))
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::hand_made;
+
+    #[test]
+    fn every_metric_has_one_definition_whose_name_is_its_spec_word() {
+        assert_eq!(Metric::ALL.len(), 19);
+        let mut names = std::collections::HashSet::new();
+        for &m in Metric::ALL {
+            let word = serde_json::to_value(m).unwrap();
+            assert_eq!(word.as_str(), Some(m.name()), "{m:?}");
+            assert!(names.insert(m.name()), "{} twice", m.name());
+        }
+    }
+
+    #[test]
+    fn every_metric_reads_a_hand_made_record() {
+        // A ReLU run at n = 4, b = 2 that selected point 2 with support {2}: u = (0, 0, 1, 0).
+        let r = hand_made();
+        let expect = [
+            (Metric::Converged, Some(1.0)),
+            (Metric::AtGlobalMinimum, Some(1.0)),
+            (Metric::Support, Some(1.0)),
+            (Metric::SinglePoint, Some(1.0)),
+            (Metric::EffectiveSupport, Some(1.0)),
+            (Metric::LinfRatio, Some(1.0)),
+            (Metric::AlignInit, Some(0.25)),
+            (Metric::AlignGdLimit, Some(0.5)),
+            (Metric::LossGap, Some(1e-13)),
+            (Metric::StepsRun, Some(5000.0)),
+            (Metric::SparseStep, Some(3000.0)),
+            (Metric::SelectedRank, Some(2.0)),
+            (Metric::HessianTraceLimit, Some(1.75)),
+            (Metric::HessianLambdaMaxLimit, Some(1.0)),
+            (Metric::LambdaMaxTimesN, Some(4.0)),
+            (Metric::HessianTraceIterate, Some(1.5)),
+            (Metric::TraceLimitMinusIterate, Some(0.25)),
+            (Metric::SupportWithinBlock, Some(1.0)),
+            (Metric::InitPositive, Some(3.0)),
+        ];
+        assert_eq!(expect.len(), Metric::ALL.len());
+        for (m, want) in expect {
+            assert_eq!(m.value(&r), want, "{m}");
+        }
+    }
+
+    #[test]
+    fn degenerate_runs_are_not_at_a_global_minimum() {
+        let base = hand_made();
+        let at = |r: &Record| Metric::AtGlobalMinimum.value(r);
+        assert_eq!(at(&Record { outcome: "max_steps".into(), ..base.clone() }), Some(0.0));
+        assert_eq!(at(&Record { loss_gap: Some(2e-12), ..base.clone() }), Some(0.0));
+        assert_eq!(at(&Record { loss_gap: None, ..base.clone() }), Some(0.0));
+        assert_eq!(at(&Record { limit_support: None, ..base.clone() }), Some(0.0));
+        // Undefined metrics stay undefined rather than becoming zero.
+        let bare = Record { selected_rank: None, sparse_step: None, hessian_trace_limit: None, ..base };
+        assert_eq!(Metric::SelectedRank.value(&bare), None);
+        assert_eq!(Metric::SparseStep.value(&bare), None);
+        assert_eq!(Metric::TraceLimitMinusIterate.value(&bare), None);
+    }
+
+    #[test]
+    fn support_within_block_needs_one_block() {
+        let base = hand_made();
+        let within = |indices: Vec<usize>, batch| {
+            Metric::SupportWithinBlock.value(&Record { support_indices: indices, batch, ..base.clone() })
+        };
+        assert_eq!(within(vec![2, 3], 2), Some(1.0));
+        assert_eq!(within(vec![1, 2], 2), Some(0.0));
+        assert_eq!(within(vec![], 2), Some(0.0));
+    }
+
+    #[test]
+    fn closed_forms_match_the_hessian_module() {
+        let r = hand_made();
+        let relu = |batch| RunConfig { n: 4, d: 4, batch, ..RunConfig::default() };
+        let trace = Metric::HessianTraceLimit.definition().closed_form.unwrap().0;
+        // ReLU b < n: one active sample, (d + 3)/n.
+        assert_eq!(trace(&relu(2), &[]), Some(7.0 / 4.0));
+        // ReLU full batch: three initially positive coordinates in the hand-made run.
+        assert_eq!(trace(&relu(4), &[r.clone(), r]), Some(5.0 / 4.0));
+        assert_eq!(trace(&relu(4), &[]), None);
+        let linear = RunConfig { activation: Activation::Linear, ..relu(2) };
+        assert_eq!(trace(&linear, &[]), Some(4.0 / 4.0));
+        let lambda = Metric::HessianLambdaMaxLimit.definition().closed_form.unwrap().0;
+        assert_eq!(lambda(&relu(2), &[]), Some(1.0));
+    }
+
+    /// The README's metric table is this registry's; `AESGD_UPDATE_DOCS=1` rewrites it.
+    #[test]
+    fn the_readme_metric_table_is_generated_from_the_registry() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../repro/README.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (begin, end) = ("<!-- metrics:begin -->\n", "<!-- metrics:end -->");
+        let start = text.find(begin).expect("begin marker") + begin.len();
+        let stop = text.find(end).expect("end marker");
+        let table = markdown_table();
+        if std::env::var_os("AESGD_UPDATE_DOCS").is_some() {
+            let updated = format!("{}{table}{}", &text[..start], &text[stop..]);
+            std::fs::write(&path, updated).unwrap();
+        } else {
+            assert_eq!(&text[start..stop], table, "rerun with AESGD_UPDATE_DOCS=1 to regenerate");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! From specs to runs: loading a spec folder, expanding sweeps into sweep points, and listing
+//! every run of a reproduction once, with its cache key.
+//!
+//! Expansion order is fixed (activation, n, d, batch, eta, schedule), and run `k` of a sweep
+//! point uses random stream `k` of the spec's seed, so the same spec always gives the same runs.
+//! This module runs nothing; [`crate::executor`] does.
+
+use crate::cache::RunCache;
+use crate::error::ExperimentError;
+use crate::key::{KeyedConfig, Recording, run_key};
+use crate::record::Record;
+use crate::spec::{Spec, parse};
+use crate::sweep::{BatchSize, Dimension};
+use crate::vocabulary::{DataKind, ScheduleKind};
+use aesgd_core::RunConfig;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// One sweep point: a configuration, run for `seeds` seeds.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// The configuration.
+    pub config: RunConfig,
+    /// What each run records along its trajectory.
+    pub recording: Recording,
+    /// The experiment seed.
+    pub seed: u64,
+    /// The number of runs (streams `0..seeds`).
+    pub seeds: u64,
+    /// The batch size as the spec wrote it (`1`, `n/2`, ...), to group series across `n`.
+    pub batch: BatchSize,
+}
+
+impl Point {
+    /// The cache key of run `run_index`.
+    pub fn key(&self, run_index: u64) -> String {
+        run_key(&self.config, self.recording, self.seed, run_index)
+    }
+
+    /// The configuration in its keyed form (every field), for pairing.
+    pub fn keyed(&self) -> KeyedConfig {
+        KeyedConfig::of(&self.config)
+    }
+}
+
+/// A list of the sweep, or its quick override, with the key that names it in errors.
+fn list<'a, T>(quick: bool, over: &'a Option<Vec<T>>, base: &'a [T], name: &str) -> (&'a [T], String) {
+    match over {
+        Some(values) if quick => (values, format!("quick.{name}")),
+        _ => (base, format!("sweep.{name}")),
+    }
+}
+
+/// Every sweep point of a spec, in a fixed order (activation, n, d, batch, eta, schedule).
+pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
+    let file = &spec.file;
+    let s = &spec.sweep;
+    let q = &spec.quick;
+    let (ns, n_key) = list(quick, &q.n, &s.n, "n");
+    let default_d = [Dimension::N];
+    let (ds, d_key) = match (&q.d, &s.d) {
+        (Some(d), _) if quick => (d.as_slice(), "quick.d".to_string()),
+        (_, Some(d)) => (d.as_slice(), "sweep.d".to_string()),
+        _ => (&default_d[..], "sweep.d".to_string()),
+    };
+    let (batches, batch_key) = list(quick, &q.batch, &s.batch, "batch");
+    let (etas, eta_key) = list(quick, &q.eta, &s.eta, "eta");
+    let default_schedule = [ScheduleKind::Random];
+    let schedules = s.schedule.as_deref().unwrap_or(&default_schedule);
+    let (seeds, seeds_key) = match q.seeds {
+        Some(k) if quick => (k, "quick.seeds"),
+        _ => (s.seeds, "sweep.seeds"),
+    };
+    let (max_steps, steps_key) = match q.max_steps {
+        Some(m) if quick => (m, "quick.max_steps"),
+        _ => (s.max_steps, "sweep.max_steps"),
+    };
+    if seeds == 0 {
+        return Err(ExperimentError::spec(file, seeds_key, 0, "at least 1"));
+    }
+    for (key, empty) in [
+        ("sweep.activation".to_string(), s.activation.is_empty()),
+        (n_key.clone(), ns.is_empty()),
+        (d_key.clone(), ds.is_empty()),
+        (batch_key.clone(), batches.is_empty()),
+        (eta_key.clone(), etas.is_empty()),
+        ("sweep.schedule".to_string(), schedules.is_empty()),
+    ] {
+        if empty {
+            return Err(ExperimentError::spec(
+                file,
+                key,
+                "[]",
+                "a non-empty list (an empty list gives no runs)",
+            ));
+        }
+    }
+    // The key of a core config field, in this spec's terms.
+    let key_of = |field: &str| match field {
+        "n" => n_key.clone(),
+        "d" => d_key.clone(),
+        "batch" => batch_key.clone(),
+        "eta" => eta_key.clone(),
+        "max_steps" => steps_key.to_string(),
+        other => format!("sweep.{other}"),
+    };
+    let recording = if s.record_coordinates { Recording::Coordinates } else { Recording::Metrics };
+    let mut points = Vec::new();
+    for &activation in &s.activation {
+        for &n in ns {
+            for &dimension in ds {
+                let d = dimension.resolve(n);
+                for &batch in batches {
+                    let b = batch
+                        .resolve(n)
+                        .map_err(|why| ExperimentError::spec(file, &batch_key, batch, why))?;
+                    for &eta in etas {
+                        for &schedule in schedules {
+                            let config = RunConfig {
+                                activation: activation.into(),
+                                n,
+                                d,
+                                data: s.data.unwrap_or(DataKind::Basis).into(),
+                                init_scale: s.init_scale.unwrap_or(0.5),
+                                batch: b,
+                                eta,
+                                schedule: schedule.into(),
+                                max_steps,
+                                grad_tol: s.grad_tol.unwrap_or(1e-10),
+                                check_every: s.check_every.unwrap_or(1000),
+                                ..RunConfig::default()
+                            };
+                            config.validate().map_err(|e| {
+                                ExperimentError::spec(file, key_of(e.field), &e.value, &e.allowed)
+                            })?;
+                            points.push(Point { config, recording, seed: s.seed.unwrap_or(0), seeds, batch });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(points)
+}
+
+/// Reads every `*.toml` spec in `folder` (sorted by file name), keeps those in `only` (all when
+/// empty), and checks that figure ids are unique across specs.
+pub fn load_specs(folder: &Path, only: &[String]) -> Result<Vec<Spec>, ExperimentError> {
+    let entries =
+        std::fs::read_dir(folder).map_err(|e| ExperimentError::io("read the spec folder", folder, e))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        let extension = path.extension().and_then(|x| x.to_str()).unwrap_or_default();
+        if extension == "toml" {
+            files.push(path);
+        } else if extension.eq_ignore_ascii_case("toml") {
+            return Err(ExperimentError::spec(
+                &path,
+                "file name",
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                "spec files end in lower-case .toml (rename it, or it is not a spec)",
+            ));
+        }
+    }
+    files.sort();
+    let mut specs = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|e| ExperimentError::io("read", file, e))?;
+        specs.push(parse(file, &text)?);
+    }
+    let mut figure_files: HashMap<String, PathBuf> = HashMap::new();
+    for s in &specs {
+        for f in &s.figures {
+            if let Some(first) = figure_files.insert(f.id.clone(), s.file.clone()) {
+                return Err(ExperimentError::DuplicateFigure {
+                    id: f.id.clone(),
+                    first,
+                    file: s.file.clone(),
+                });
+            }
+        }
+    }
+    if specs.is_empty() {
+        return Err(ExperimentError::NoSpecs { folder: folder.to_path_buf() });
+    }
+    if !only.is_empty() {
+        let known: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+        if let Some(missing) = only.iter().find(|id| !known.contains(&id.as_str())) {
+            return Err(ExperimentError::UnknownExperiment { id: missing.clone(), known: known.join(", ") });
+        }
+        specs.retain(|s| only.contains(&s.id));
+    }
+    Ok(specs)
+}
+
+/// A spec with its sweep points.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The spec.
+    pub spec: Spec,
+    /// Its sweep points.
+    pub points: Vec<Point>,
+}
+
+/// One run to do: its experiment, sweep point, random stream and cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Index into [`Plan::experiments`].
+    pub experiment: usize,
+    /// Index into that experiment's points.
+    pub point: usize,
+    /// The run index (random stream).
+    pub run_index: u64,
+    /// The cache key.
+    pub key: String,
+}
+
+/// Every experiment of a reproduction and every distinct run it needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Whether sweeps use their quick overrides.
+    pub quick: bool,
+    /// The experiments, in spec order.
+    pub experiments: Vec<Experiment>,
+    /// Every distinct run, each once (experiments may share runs), in a fixed order.
+    pub jobs: Vec<Job>,
+}
+
+impl Plan {
+    /// Expands specs into experiments and jobs.
+    pub fn new(specs: Vec<Spec>, quick: bool) -> Result<Self, ExperimentError> {
+        let experiments = specs
+            .into_iter()
+            .map(|spec| Ok(Experiment { points: points(&spec, quick)?, spec }))
+            .collect::<Result<Vec<_>, ExperimentError>>()?;
+        let mut jobs = Vec::new();
+        let mut seen = HashSet::new();
+        for (e, ex) in experiments.iter().enumerate() {
+            for (p, point) in ex.points.iter().enumerate() {
+                for run_index in 0..point.seeds {
+                    let key = point.key(run_index);
+                    if seen.insert(key.clone()) {
+                        jobs.push(Job { experiment: e, point: p, run_index, key });
+                    }
+                }
+            }
+        }
+        Ok(Self { quick, experiments, jobs })
+    }
+
+    /// Keeps only slice `k` of `count` disjoint slices of the jobs (`1 <= k <= count`), chosen
+    /// by key, so every machine of a job array agrees on the split.
+    pub fn keep_shard(&mut self, k: u64, count: u64) {
+        self.jobs.retain(|j| u64::from_str_radix(&j.key[..8], 16).unwrap_or(0) % count == k - 1);
+    }
+
+    /// The point and configuration of a job.
+    pub fn point_of(&self, job: &Job) -> &Point {
+        &self.experiments[job.experiment].points[job.point]
+    }
+
+    /// Every record of every experiment from the cache, as `[experiment][point][run]`; a run
+    /// that is not there is an error naming its key.
+    pub fn records(&self, cache: &dyn RunCache) -> Result<Vec<Vec<Vec<Record>>>, ExperimentError> {
+        self.experiments
+            .iter()
+            .map(|ex| {
+                ex.points
+                    .iter()
+                    .map(|point| {
+                        (0..point.seeds)
+                            .map(|k| {
+                                let key = point.key(k);
+                                cache.lookup(&key).record().ok_or(ExperimentError::MissingRun { key })
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

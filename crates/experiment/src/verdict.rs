@@ -1,0 +1,347 @@
+//! Criteria to verdicts: one statistic with its 95% interval per criterion and selected sweep
+//! point, and the pass rule applied to it.
+//!
+//! Intervals are Wilson for proportions and Student-t for means and paired differences. A
+//! paired difference pairs each run with the run of the same seed at the full-batch sweep point
+//! that shares every other configuration field. A criterion whose statistic is undefined (too
+//! few values, a run without the metric, no partner) fails with the reason written down, unless
+//! it only reports. This module computes; it does not format or write.
+
+use crate::metric::Metric;
+use crate::plan::{Experiment, Point};
+use crate::record::Record;
+use crate::spec::{Criterion, PassRule, StatisticRule};
+use aesgd_stats::{DEFAULT_LEVEL, Interval, mean_interval, paired_difference_interval, proportion_interval};
+use serde::{Deserialize, Serialize};
+
+/// The result of one criterion at one sweep point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    /// The criterion's name.
+    pub criterion: String,
+    /// The sweep point in words (see [`group_label`]).
+    pub group: String,
+    /// "proportion", "mean" or "paired_difference".
+    pub statistic: String,
+    /// The metric.
+    pub metric: String,
+    /// The estimate with its interval, method, level and number of seeds.
+    pub estimate: Option<Interval>,
+    /// Why there is no estimate, if there is none.
+    pub undefined: Option<String>,
+    /// The pass rule in words.
+    pub rule: String,
+    /// The verdict (`None` for report-only criteria).
+    pub pass: Option<bool>,
+}
+
+/// The verdict of one spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    /// Spec id.
+    pub id: String,
+    /// "claim", "question" or "figure".
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// The paper's words or the question.
+    pub statement: String,
+    /// Notes.
+    pub notes: String,
+    /// Every criterion at every selected sweep point.
+    pub results: Vec<CriterionResult>,
+    /// All verdicts pass (`None` when nothing is judged).
+    pub pass: Option<bool>,
+    /// The figures drawn for it (file names under `figures/`).
+    pub figures: Vec<String>,
+}
+
+/// The default initialisation scale, left out of group labels.
+const DEFAULT_INIT_SCALE: f64 = 0.5;
+
+/// A sweep point in words, e.g. "relu, n=20, d=20, b=19, eta=0.1, random, basis"; the
+/// initialisation scale is added when it is not the default 0.5.
+pub fn group_label(p: &Point) -> String {
+    let c = &p.config;
+    let mut label = format!(
+        "{}, n={}, d={}, b={}, eta={}, {}, {}",
+        c.activation,
+        c.n,
+        c.d,
+        c.batch,
+        c.eta,
+        c.schedule,
+        c.data.name()
+    );
+    if c.init_scale != DEFAULT_INIT_SCALE {
+        label.push_str(&format!(", s={}", c.init_scale));
+    }
+    label
+}
+
+/// The pass rule in words.
+pub fn rule_text(c: &Criterion) -> String {
+    let predicate = match c.statistic {
+        StatisticRule::Proportion { comparison, value } => format!("{} {comparison} {value}", c.metric),
+        StatisticRule::Mean | StatisticRule::PairedDifference => c.metric.to_string(),
+    };
+    match c.pass {
+        PassRule::All => format!("every run has {predicate}"),
+        PassRule::CiAbove(t) => format!("95% interval of {predicate} above {t}"),
+        PassRule::CiBelow(t) => format!("95% interval of {predicate} below {t}"),
+        PassRule::CiWithin(lo, hi) => format!("95% interval of {predicate} inside [{lo}, {hi}]"),
+        PassRule::Report => format!("{predicate}: reported, no verdict"),
+    }
+}
+
+/// The verdict of a pass rule on an interval; `every_run` says whether every run satisfied a
+/// proportion's predicate.
+pub fn judge(pass: PassRule, interval: &Interval, every_run: bool) -> Option<bool> {
+    match pass {
+        PassRule::All => Some(every_run),
+        PassRule::CiAbove(t) => Some(interval.lower > t),
+        PassRule::CiBelow(t) => Some(interval.upper < t),
+        PassRule::CiWithin(lo, hi) => Some(lo <= interval.lower && interval.upper <= hi),
+        PassRule::Report => None,
+    }
+}
+
+/// The values of `metric` over runs, or why some run has none.
+fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String> {
+    let values: Vec<f64> = runs.iter().filter_map(|r| metric.value(r)).collect();
+    if values.len() < runs.len() {
+        return Err(format!("{} of {} runs have no {metric}", runs.len() - values.len(), runs.len()));
+    }
+    Ok(values)
+}
+
+/// The statistic of one criterion on the runs of one sweep point: its interval and, for
+/// proportions, whether every run satisfied the predicate; `Err` says why it is undefined.
+pub fn statistic(
+    c: &Criterion,
+    runs: &[Record],
+    baseline: Option<&[Record]>,
+) -> Result<(Interval, bool), String> {
+    match c.statistic {
+        StatisticRule::Proportion { comparison, value } => {
+            let hits =
+                runs.iter().filter(|r| c.metric.value(r).is_some_and(|x| comparison.holds(x, value))).count();
+            let interval = proportion_interval(hits as u64, runs.len() as u64, DEFAULT_LEVEL);
+            interval.map(|i| (i, hits == runs.len())).map_err(|e| e.to_string())
+        }
+        StatisticRule::Mean => mean_interval(&values(c.metric, runs)?, DEFAULT_LEVEL)
+            .map(|i| (i, false))
+            .map_err(|e| e.to_string()),
+        StatisticRule::PairedDifference => {
+            let base = baseline.ok_or("no full-batch sweep point to pair with")?;
+            let mut first = Vec::new();
+            let mut second = Vec::new();
+            for r in runs {
+                let partner = base.iter().find(|b| b.run_index == r.run_index && b.seed == r.seed);
+                if let (Some(x), Some(y)) = (c.metric.value(r), partner.and_then(|b| c.metric.value(b))) {
+                    first.push(x);
+                    second.push(y);
+                }
+            }
+            if first.len() < runs.len() {
+                return Err(format!("only {} of {} runs could be paired", first.len(), runs.len()));
+            }
+            paired_difference_interval(&first, &second, DEFAULT_LEVEL)
+                .map(|i| (i, false))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Evaluates one criterion at one sweep point. An undefined statistic fails the criterion
+/// (unless it only reports), with the reason recorded.
+pub fn evaluate(
+    c: &Criterion,
+    point: &Point,
+    runs: &[Record],
+    baseline: Option<&[Record]>,
+) -> CriterionResult {
+    let (estimate, undefined, pass) = match statistic(c, runs, baseline) {
+        Ok((interval, every_run)) => {
+            let pass = judge(c.pass, &interval, every_run);
+            (Some(interval), None, pass)
+        }
+        Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
+    };
+    CriterionResult {
+        criterion: c.name.clone(),
+        group: group_label(point),
+        statistic: c.statistic.kind().name().into(),
+        metric: c.metric.name().into(),
+        estimate,
+        undefined,
+        rule: rule_text(c),
+        pass,
+    }
+}
+
+/// The index of the full-batch partner of `points[i]`: the point at `b = n` that shares every
+/// other configuration field and the seed.
+pub fn baseline_of(points: &[Point], i: usize) -> Option<usize> {
+    let wanted = points[i].keyed().at_full_batch();
+    points.iter().position(|q| q.seed == points[i].seed && q.keyed() == wanted)
+}
+
+/// Judges every criterion of an experiment on its runs (`runs[i]` belongs to `points[i]`).
+pub fn judge_experiment(experiment: &Experiment, runs: &[Vec<Record>]) -> ClaimResult {
+    let spec = &experiment.spec;
+    let points = &experiment.points;
+    let mut results = Vec::new();
+    for c in &spec.criteria {
+        for (i, point) in points.iter().enumerate() {
+            if !c.select.selects(&point.config) {
+                continue;
+            }
+            let baseline = baseline_of(points, i).map(|j| runs[j].as_slice());
+            results.push(evaluate(c, point, &runs[i], baseline));
+        }
+    }
+    let verdicts: Vec<bool> = results.iter().filter_map(|r| r.pass).collect();
+    ClaimResult {
+        id: spec.id.clone(),
+        kind: spec.kind.name().into(),
+        title: spec.title.clone(),
+        statement: spec.statement.clone(),
+        notes: spec.notes.clone(),
+        pass: (!verdicts.is_empty()).then(|| verdicts.iter().all(|&p| p)),
+        results,
+        figures: spec.figures.iter().map(|f| format!("{}.svg", f.id)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Recording;
+    use crate::record::tests::hand_made;
+    use crate::spec::Select;
+    use crate::sweep::BatchSize;
+    use crate::vocabulary::Comparison;
+    use aesgd_core::RunConfig;
+    use aesgd_stats::Method;
+
+    fn interval(lower: f64, upper: f64) -> Interval {
+        Interval {
+            estimate: (lower + upper) / 2.0,
+            lower,
+            upper,
+            level: 0.95,
+            method: Method::StudentT,
+            n: 8,
+        }
+    }
+
+    fn criterion(statistic: StatisticRule, pass: PassRule) -> Criterion {
+        Criterion {
+            name: "c".into(),
+            select: Select::default(),
+            metric: Metric::Support,
+            statistic,
+            pass,
+            tolerance: 0.0,
+        }
+    }
+
+    fn point(batch: usize, eta: f64) -> Point {
+        let config = RunConfig { n: 4, d: 4, batch, eta, ..RunConfig::default() };
+        Point { config, recording: Recording::Metrics, seed: 0, seeds: 2, batch: BatchSize::Fixed(batch) }
+    }
+
+    fn runs(supports: &[usize]) -> Vec<Record> {
+        supports
+            .iter()
+            .enumerate()
+            .map(|(k, &support)| Record { run_index: k as u64, support, ..hand_made() })
+            .collect()
+    }
+
+    #[test]
+    fn interval_rules_are_strict_at_the_threshold_and_closed_inside() {
+        // An interval whose end lies on the threshold does not pass ci_above / ci_below.
+        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0, 2.0), false), Some(false));
+        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0 + 1e-12, 2.0), false), Some(true));
+        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0), false), Some(false));
+        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0 - 1e-12), false), Some(true));
+        // ci_within includes its ends.
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.0), false), Some(true));
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(0.999, 2.0), false), Some(false));
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.001), false), Some(false));
+        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), true), Some(true));
+        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), false), Some(false));
+        assert_eq!(judge(PassRule::Report, &interval(0.0, 1.0), true), None);
+    }
+
+    #[test]
+    fn a_proportion_passes_all_only_when_every_run_holds() {
+        let c =
+            criterion(StatisticRule::Proportion { comparison: Comparison::Equal, value: 1.0 }, PassRule::All);
+        let p = point(2, 0.1);
+        let good = evaluate(&c, &p, &runs(&[1, 1, 1]), None);
+        assert_eq!(good.pass, Some(true));
+        assert_eq!(good.estimate.as_ref().map(|i| (i.estimate, i.n)), Some((1.0, 3)));
+        let bad = evaluate(&c, &p, &runs(&[1, 2, 1]), None);
+        assert_eq!(bad.pass, Some(false));
+        assert_eq!(bad.rule, "every run has support == 1");
+    }
+
+    #[test]
+    fn an_empty_or_undefined_statistic_fails_with_its_reason_unless_it_reports() {
+        let p = point(2, 0.1);
+        let proportion =
+            criterion(StatisticRule::Proportion { comparison: Comparison::Equal, value: 1.0 }, PassRule::All);
+        let empty = evaluate(&proportion, &p, &[], None);
+        assert_eq!((empty.pass, empty.estimate.is_none()), (Some(false), true));
+        assert!(empty.undefined.is_some());
+        // One value has no Student-t interval.
+        let mean = criterion(StatisticRule::Mean, PassRule::CiAbove(0.0));
+        let single = evaluate(&mean, &p, &runs(&[1]), None);
+        assert_eq!(single.pass, Some(false));
+        assert!(single.undefined.is_some());
+        // A run without the metric makes the mean undefined rather than averaging the rest.
+        let rank = Criterion { metric: Metric::SelectedRank, ..mean.clone() };
+        let mut some = runs(&[1, 1, 1]);
+        some[1].selected_rank = None;
+        let missing = evaluate(&rank, &p, &some, None);
+        assert_eq!(missing.undefined.as_deref(), Some("1 of 3 runs have no selected_rank"));
+        assert_eq!(missing.pass, Some(false));
+        let report = Criterion { pass: PassRule::Report, ..rank };
+        assert_eq!(evaluate(&report, &p, &some, None).pass, None);
+    }
+
+    #[test]
+    fn pairing_uses_every_field_but_the_batch_and_pairs_by_seed() {
+        let points = vec![point(2, 0.1), point(4, 0.2), point(4, 0.1), point(1, 0.2)];
+        assert_eq!(baseline_of(&points, 0), Some(2));
+        assert_eq!(baseline_of(&points, 3), Some(1));
+        assert_eq!(baseline_of(&points, 2), Some(2));
+        let other_scale =
+            Point { config: RunConfig { init_scale: 0.25, ..points[0].config.clone() }, ..points[0].clone() };
+        assert_eq!(baseline_of(&[other_scale, points[2].clone()], 0), None);
+        let c = criterion(StatisticRule::PairedDifference, PassRule::CiAbove(0.0));
+        // Differences 1 - 3, 2 - 3, 3 - 3 seed by seed; the baseline's order does not matter.
+        let mut base = runs(&[3, 3, 3]);
+        base.reverse();
+        base[0].support = 5; // run 2's partner
+        let result = evaluate(&c, &points[0], &runs(&[1, 2, 3]), Some(&base));
+        let i = result.estimate.unwrap();
+        assert!((i.estimate - (-2.0 - 1.0 - 2.0) / 3.0).abs() < 1e-12, "{}", i.estimate);
+        assert_eq!(i.n, 3);
+        let unpaired = evaluate(&c, &points[0], &runs(&[1, 2, 3, 4]), Some(&base));
+        assert_eq!(unpaired.undefined.as_deref(), Some("only 3 of 4 runs could be paired"));
+        let alone = evaluate(&c, &points[0], &runs(&[1, 2]), None);
+        assert_eq!(alone.undefined.as_deref(), Some("no full-batch sweep point to pair with"));
+    }
+
+    #[test]
+    fn group_labels_name_a_non_default_scale() {
+        let p = point(2, 0.1);
+        assert_eq!(group_label(&p), "relu, n=4, d=4, b=2, eta=0.1, random, basis");
+        let scaled = Point { config: RunConfig { init_scale: 1e-12, ..p.config.clone() }, ..p };
+        assert_eq!(group_label(&scaled), "relu, n=4, d=4, b=2, eta=0.1, random, basis, s=0.000000000001");
+    }
+}

@@ -1,0 +1,241 @@
+//! Specs as a user writes them: good ones expand into the expected sweep points, bad ones are
+//! refused with the file, the key, the value and what is allowed.
+
+use aesgd_experiment::plan::{Plan, points};
+use aesgd_experiment::spec::{PassRule, StatisticRule, parse};
+use aesgd_experiment::{ExperimentError, Metric, Spec, load_specs};
+use std::path::Path;
+
+const GOOD: &str = r#"
+id = "t"
+kind = "claim"
+title = "t"
+statement = "s"
+[sweep]
+activation = ["relu"]
+n = [6]
+batch = [1, "n-1", "n/2", "n"]
+eta = [0.1]
+seeds = 2
+max_steps = 1000
+[quick]
+n = [4]
+[[criterion]]
+name = "c"
+statistic = "proportion"
+metric = "single_point"
+op = "=="
+value = 1
+pass = "all"
+[[figure]]
+id = "f"
+type = "final_vs_batch"
+metric = "support"
+title = "f"
+"#;
+
+fn parse_str(text: &str) -> Result<Spec, ExperimentError> {
+    parse(Path::new("repro/t.toml"), text)
+}
+
+fn error_of(text: &str) -> String {
+    parse_str(text).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn a_good_spec_is_typed_and_expands_in_order() {
+    let spec = parse_str(GOOD).unwrap();
+    let c = &spec.criteria[0];
+    assert_eq!(c.metric, Metric::SinglePoint);
+    assert!(matches!(c.statistic, StatisticRule::Proportion { value, .. } if value == 1.0));
+    assert_eq!(c.pass, PassRule::All);
+    let batches: Vec<usize> = points(&spec, false).unwrap().iter().map(|p| p.config.batch).collect();
+    assert_eq!(batches, vec![1, 5, 3, 6]);
+    let quick: Vec<(usize, usize)> =
+        points(&spec, true).unwrap().iter().map(|p| (p.config.n, p.config.batch)).collect();
+    assert_eq!(quick, vec![(4, 1), (4, 3), (4, 2), (4, 4)]);
+}
+
+#[test]
+fn sweeps_expand_every_combination_in_a_fixed_order() {
+    let text = GOOD
+        .replace("activation = [\"relu\"]", "activation = [\"linear\", \"relu\"]")
+        .replace("n = [6]", "n = [6, 8]\nd = [\"n\", 10]")
+        .replace("eta = [0.1]", "eta = [0.1, 0.2]\nschedule = [\"random\", \"cyclic\"]");
+    let spec = parse_str(&text).unwrap();
+    let points = points(&spec, false).unwrap();
+    assert_eq!(points.len(), 2 * 2 * 2 * 4 * 2 * 2);
+    let first: Vec<String> = points
+        .iter()
+        .take(5)
+        .map(|p| {
+            format!(
+                "{} {} {} {} {} {}",
+                p.config.activation, p.config.n, p.config.d, p.config.batch, p.config.eta, p.config.schedule
+            )
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "linear 6 6 1 0.1 random",
+            "linear 6 6 1 0.1 cyclic",
+            "linear 6 6 1 0.2 random",
+            "linear 6 6 1 0.2 cyclic",
+            "linear 6 6 5 0.1 random"
+        ]
+    );
+    let last = points.last().unwrap();
+    assert_eq!(
+        (last.config.n, last.config.d, last.config.batch, last.batch.to_string()),
+        (8, 10, 8, "n".into())
+    );
+    // n-1 and n/2 resolve at every n.
+    let at_8: Vec<usize> =
+        points.iter().filter(|p| p.config.n == 8 && p.config.d == 8).map(|p| p.config.batch).collect();
+    assert!(at_8.starts_with(&[1, 1, 1, 1, 7]), "{at_8:?}");
+}
+
+#[test]
+fn errors_name_the_file_the_key_the_value_and_what_is_allowed() {
+    let cases = [
+        (GOOD.replace("seeds = 2", "seeds = 2\nsedes = 3"), "unknown field `sedes`"),
+        (GOOD.replace("[0.1]", "[-0.1]"), "invalid sweep.eta = -0.1"),
+        (
+            GOOD.replace("\"n/2\"", "\"m/2\""),
+            "sweep.batch[2]: invalid value: string \"m/2\", expected a batch size",
+        ),
+        (GOOD.replace("[1, ", "[0, "), "invalid sweep.batch = 0"),
+        (
+            GOOD.replace("\"relu\"", "\"tanh\""),
+            "sweep.activation[0]: unknown variant `tanh`, expected `linear` or `relu`",
+        ),
+        (GOOD.replace("single_point", "singel_point"), "criterion[0].metric: unknown variant `singel_point`"),
+        (GOOD.replace("pass = \"all\"", "pass = \"ci_above\""), "criterion \"c\".threshold = (missing)"),
+        (GOOD.replace("id = \"t\"", "id = \"u\""), "must equal the file name"),
+        (GOOD.replace("kind = \"claim\"", "kind = \"claims\""), "kind: unknown variant `claims`"),
+        (GOOD.replace("op = \"==\"", "op = \"=>\""), "criterion[0].op: unknown variant `=>`"),
+        (
+            GOOD.replace("metric = \"support\"", "metric = \"nonsense\""),
+            "figure[0].metric: unknown variant `nonsense`",
+        ),
+        (
+            GOOD.replace("type = \"final_vs_batch\"", "type = \"final_vs\"\nx = \"bogus\""),
+            "figure[0].x: unknown variant `bogus`, expected one of `batch`, `n`, `eta`",
+        ),
+        (
+            GOOD.replace("type = \"final_vs_batch\"", "type = \"bars\""),
+            "figure[0].type: unknown variant `bars`",
+        ),
+        (
+            GOOD.replace("eta = [0.1]", "eta = [0.1]\nschedule = []"),
+            "invalid sweep.schedule = []: a non-empty list",
+        ),
+        (GOOD.replace("n = [6]", "n = [6]\nd = []"), "invalid sweep.d = []"),
+        (GOOD.replace("n = [4]", "n = [0]"), "invalid quick.n = 0"),
+        (
+            GOOD.replace("batch = [1, ", "batch = [\"n/100\", "),
+            "invalid sweep.batch = n/100: n/100 rounds down to 0 at n = 6",
+        ),
+        (
+            GOOD.replace("batch = [1, ", "batch = [-1, "),
+            "sweep.batch[0]: invalid value: integer `-1`, expected a batch size",
+        ),
+        (
+            GOOD.replace("id = \"f\"", "id = \"../../x\""),
+            "invalid figure \"../../x\".id = ../../x: letters, digits",
+        ),
+        (
+            GOOD.replace("metric = \"support\"\ntitle", "metric = \"hessian_trace_limit\"\ntype2 = 1\ntitle"),
+            "unknown field `type2`",
+        ),
+        (
+            GOOD.replace(
+                "type = \"final_vs_batch\"\nmetric = \"support\"",
+                "type = \"lines_over_steps\"\nmetric = \"sparse_step\"",
+            ),
+            "invalid figure \"f\".metric = sparse_step: one of \"support\"",
+        ),
+        (
+            GOOD.replace("type = \"final_vs_batch\"\nmetric = \"support\"", "type = \"heatmap\""),
+            "invalid sweep.record_coordinates = false",
+        ),
+        (
+            GOOD.replace("pass = \"all\"", "pass = \"all\"\nthreshold = 0.5"),
+            "criterion \"c\".threshold = 0.5: only for pass",
+        ),
+        (
+            GOOD.replace("statistic = \"proportion\"", "statistic = \"mean\""),
+            "criterion \"c\".op = ==: only for statistic = \"proportion\"",
+        ),
+        (GOOD.replace("max_steps = 1000", "max_steps = 1000\nseeds = 3"), "duplicate key"),
+    ];
+    for (text, needle) in cases {
+        let error = error_of(&text);
+        assert!(error.starts_with("repro/t.toml: "), "{error}");
+        assert!(error.contains(needle), "expected {needle:?} in: {error}");
+        assert!(!error.contains("Relative(") && !error.contains("Fixed("), "Rust debug text in: {error}");
+    }
+}
+
+#[test]
+fn parse_errors_give_the_line_and_quote_little_of_a_huge_line() {
+    // An unterminated string a megabyte long.
+    let huge = format!("{GOOD}\nnotes = \"{}", "x".repeat(1_000_000));
+    let error = error_of(&huge);
+    assert!(error.len() < 400, "{} bytes", error.len());
+    let error = error_of(&GOOD.replace("\"relu\"", "\"tanh\""));
+    assert!(error.contains("line 7"), "{error}");
+}
+
+#[test]
+fn single_run_figures_need_coordinates_and_a_run_that_exists() {
+    let heatmap = GOOD
+        .replace("max_steps = 1000", "max_steps = 1000\nrecord_coordinates = true")
+        .replace("type = \"final_vs_batch\"\nmetric = \"support\"", "type = \"heatmap\"\nrun = 1");
+    assert_eq!(parse_str(&heatmap).unwrap().figures[0].run, 1);
+    let error = error_of(&heatmap.replace("run = 1", "run = 99"));
+    assert!(
+        error.contains("invalid figure \"f\".run = 99: a run index below the number of seeds (2"),
+        "{error}"
+    );
+    let quick_seeds = heatmap.replace("n = [4]", "n = [4]\nseeds = 1");
+    assert!(error_of(&quick_seeds).contains("figure \"f\".run = 1"));
+}
+
+#[test]
+fn every_committed_spec_parses_and_plans() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../repro");
+    let specs = load_specs(&folder, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(specs.len() >= 10, "{} specs", specs.len());
+    for quick in [false, true] {
+        let plan = Plan::new(specs.clone(), quick).unwrap();
+        let keys: std::collections::HashSet<&str> = plan.jobs.iter().map(|j| j.key.as_str()).collect();
+        assert_eq!(keys.len(), plan.jobs.len(), "a run is listed twice");
+        let total: u64 = plan.experiments.iter().flat_map(|e| &e.points).map(|p| p.seeds).sum();
+        assert!(plan.jobs.len() as u64 <= total);
+    }
+}
+
+#[test]
+fn a_spec_folder_refuses_look_alike_files_duplicate_figures_and_unknown_ids() {
+    let folder = std::env::temp_dir().join(format!("aesgd-specs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("t.toml"), GOOD).unwrap();
+    assert_eq!(load_specs(&folder, &[]).unwrap().len(), 1);
+    let unknown = load_specs(&folder, &["nope".into()]).unwrap_err().to_string();
+    assert_eq!(unknown, "unknown experiment nope: known experiments are t");
+    std::fs::write(folder.join("u.toml"), GOOD.replace("id = \"t\"", "id = \"u\"")).unwrap();
+    let duplicate = load_specs(&folder, &[]).unwrap_err().to_string();
+    assert!(
+        duplicate.contains("u.toml: figure id f is already used in") && duplicate.contains("t.toml"),
+        "{duplicate}"
+    );
+    std::fs::remove_file(folder.join("u.toml")).unwrap();
+    std::fs::write(folder.join("v.TOML"), GOOD).unwrap();
+    let shouting = load_specs(&folder, &[]).unwrap_err().to_string();
+    assert!(shouting.contains("v.TOML") && shouting.contains("lower-case .toml"), "{shouting}");
+    std::fs::remove_dir_all(&folder).unwrap();
+    assert!(load_specs(&folder, &[]).unwrap_err().to_string().contains("cannot read the spec folder"));
+}

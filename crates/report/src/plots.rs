@@ -1,0 +1,396 @@
+//! Figure specs mapped to aesgd-figures plots, drawn from run records.
+//!
+//! Every plotted estimate is a mean with a 95% Student-t interval over seeds, or a proportion
+//! with a Wilson interval; the number of seeds is in the axis label. Axis labels, log scales and
+//! theory curves come from the metric registry. A run that stopped early (converged to a fixed
+//! point) keeps its last value at later steps. This module draws; it does not write files.
+
+use crate::error::ReportError;
+use aesgd_core::Activation;
+use aesgd_core::data::Data;
+use aesgd_core::model::loss;
+use aesgd_experiment::plan::Point;
+use aesgd_experiment::record::{Record, TrajectoryPoint};
+use aesgd_experiment::spec::Figure;
+use aesgd_experiment::vocabulary::{FigureKind, XAxis};
+use aesgd_figures::{
+    Axis, BandSeries, Bar, BarChart, ColorScale, Curve, ErrorBarPlot, ErrorBarSeries, Heatmap, Landscape,
+    LegendPosition, LinesPlot, Path, Plot,
+};
+use aesgd_stats::{DEFAULT_LEVEL, mean_interval, proportion_interval};
+
+fn label_of(p: &Point, many_activations: bool) -> String {
+    if many_activations {
+        format!("{}, b = {}", p.config.activation, p.config.batch)
+    } else {
+        format!("b = {}", p.config.batch)
+    }
+}
+
+/// Draws one figure from the points of its spec and their runs (`runs[i]` belongs to
+/// `points[i]`); `Err` names what is missing.
+pub fn draw(figure: &Figure, points: &[Point], runs: &[Vec<Record>]) -> Result<Plot, ReportError> {
+    let chosen: Vec<usize> =
+        (0..points.len()).filter(|&i| figure.select.selects(&points[i].config)).collect();
+    if chosen.is_empty() {
+        return Err(ReportError::figure(&figure.id, "its selection matches no sweep point"));
+    }
+    match figure.kind {
+        FigureKind::LinesOverSteps => Ok(lines_over_steps(figure, points, runs, &chosen)),
+        FigureKind::FinalVsBatch | FigureKind::FinalVs => Ok(final_vs(figure, points, runs, &chosen)),
+        FigureKind::SelectionByRank => Ok(selection_by_rank(figure, runs, &chosen)),
+        FigureKind::Heatmap => heatmap(figure, points, runs, &chosen),
+        FigureKind::Landscape => landscape(figure, points, runs, &chosen),
+    }
+}
+
+fn many_activations(points: &[Point], chosen: &[usize]) -> bool {
+    chosen.iter().any(|&i| points[i].config.activation != points[chosen[0]].config.activation)
+}
+
+fn lines_over_steps(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
+    let metric = figure.metric.definition();
+    // Validated specs only draw trajectory metrics here; any other has no values over steps.
+    let over_steps = metric.over_steps.unwrap_or(|_: &TrajectoryPoint| None);
+    let many = many_activations(points, chosen);
+    let seeds = runs[chosen[0]].len();
+    let mut series = Vec::new();
+    for &i in chosen {
+        let longest = runs[i].iter().map(|r| r.trajectory.len()).max().unwrap_or(0);
+        let grid: Vec<u64> = runs[i]
+            .iter()
+            .find(|r| r.trajectory.len() == longest)
+            // Step 0 has no place on a log axis; the curve starts at step 1.
+            .map(|r| r.trajectory.iter().map(|p| p.step).filter(|&t| t > 0).collect())
+            .unwrap_or_default();
+        let (mut x, mut y, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for &t in &grid {
+            let values: Vec<f64> = runs[i]
+                .iter()
+                .filter_map(|r| r.trajectory.iter().rev().find(|p| p.step <= t))
+                .filter_map(over_steps)
+                .collect();
+            if let Ok(iv) = mean_interval(&values, DEFAULT_LEVEL) {
+                x.push(t as f64);
+                y.push(iv.estimate);
+                lo.push(iv.lower);
+                hi.push(iv.upper);
+            }
+        }
+        series.push(BandSeries { label: label_of(&points[i], many), x, y, band: Some((lo, hi)) });
+    }
+    Plot::Lines(LinesPlot {
+        title: figure.title.clone(),
+        x: Axis::log("training steps (log scale)"),
+        y: Axis::linear(format!("{} (mean, 95% CI, {seeds} seeds)", metric.axis_label)),
+        series,
+        legend: LegendPosition::UpperRight,
+    })
+}
+
+fn x_value(x: XAxis, p: &Point) -> f64 {
+    match x {
+        XAxis::N => p.config.n as f64,
+        XAxis::Eta => p.config.eta,
+        XAxis::Batch => p.config.batch as f64,
+    }
+}
+
+fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
+    let metric = figure.metric;
+    let definition = metric.definition();
+    let seeds = runs[chosen[0]].len();
+    let mut series: Vec<ErrorBarSeries> = Vec::new();
+    let mut theory: Vec<Curve> = Vec::new();
+    // One series per activation, and per batch size as written in the spec when the horizontal
+    // axis is not the batch size itself.
+    let mut keys: Vec<(Activation, Option<String>)> = Vec::new();
+    for &i in chosen {
+        let label = (figure.x != XAxis::Batch).then(|| points[i].batch.to_string());
+        let key = (points[i].config.activation, label);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    for (activation, batch_label) in keys {
+        let mine: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|&i| {
+                points[i].config.activation == activation
+                    && batch_label.as_ref().is_none_or(|b| points[i].batch.to_string() == *b)
+            })
+            .collect();
+        let name = match &batch_label {
+            None => activation.to_string(),
+            Some(b) => format!("{activation}, b = {b}"),
+        };
+        let mut s = ErrorBarSeries::default();
+        let mut t = Curve { label: format!("{name}, closed form"), ..Default::default() };
+        let mut undefined = 0;
+        for &i in &mine {
+            let values: Vec<f64> = runs[i].iter().filter_map(|r| metric.value(r)).collect();
+            // A point where some run lacks the metric is left out, as in the report.
+            if values.len() < runs[i].len() {
+                undefined += 1;
+            } else if let Ok(iv) = mean_interval(&values, DEFAULT_LEVEL) {
+                s.x.push(x_value(figure.x, &points[i]));
+                s.y.push(iv.estimate);
+                s.lower.push(iv.lower);
+                s.upper.push(iv.upper);
+            }
+            if let Some(v) = definition.closed_form.and_then(|(form, _)| form(&points[i].config, &runs[i])) {
+                t.x.push(x_value(figure.x, &points[i]));
+                t.y.push(v);
+            }
+        }
+        s.label = if undefined > 0 {
+            format!("{name}, measured ({undefined} point(s) left out: a run has no {metric})")
+        } else {
+            format!("{name}, measured")
+        };
+        series.push(s);
+        if !t.x.is_empty() {
+            theory.push(t);
+        }
+    }
+    let y_label = format!("{} (mean, 95% CI, {seeds} seeds)", definition.axis_label);
+    let x_label = match figure.x {
+        XAxis::N => "number of data points n",
+        XAxis::Eta => "step size eta",
+        XAxis::Batch => "batch size b",
+    };
+    Plot::ErrorBars(ErrorBarPlot {
+        title: figure.title.clone(),
+        x: if figure.x == XAxis::Eta {
+            Axis::log(format!("{x_label} (log scale)"))
+        } else {
+            Axis::linear(x_label)
+        },
+        y: if definition.log_axis {
+            Axis::log(format!("{y_label}, log scale"))
+        } else {
+            Axis::linear(y_label)
+        },
+        series,
+        theory,
+        references: Vec::new(),
+        legend: LegendPosition::UpperLeft,
+        headroom: 0.35,
+    })
+}
+
+fn selection_by_rank(figure: &Figure, runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
+    let all: Vec<&Record> = chosen.iter().flat_map(|&i| runs[i].iter()).collect();
+    let total = all.len() as u64;
+    let max_rank = all.iter().filter_map(|r| r.selected_rank).max().unwrap_or(1).max(1);
+    let bars = (1..=max_rank)
+        .map(|k| {
+            let hits = all.iter().filter(|r| r.selected_rank == Some(k)).count() as u64;
+            let iv = proportion_interval(hits, total.max(1), DEFAULT_LEVEL).ok();
+            Bar {
+                label: k.to_string(),
+                value: iv.as_ref().map_or(0.0, |i| i.estimate),
+                interval: iv.map(|i| (i.lower, i.upper)),
+            }
+        })
+        .collect();
+    Plot::Bars(BarChart {
+        title: figure.title.clone(),
+        x_label: "rank of the selected point's initial coordinate (1 = largest)".into(),
+        y: Axis::linear(format!("fraction of runs (Wilson 95% CI, {total} runs)")),
+        bars,
+    })
+}
+
+fn the_run<'a>(figure: &Figure, runs: &'a [Record]) -> Result<&'a Record, ReportError> {
+    runs.iter()
+        .find(|r| r.run_index == figure.run)
+        .ok_or_else(|| ReportError::figure(&figure.id, format!("no run {}", figure.run)))
+}
+
+fn heatmap(
+    figure: &Figure,
+    points: &[Point],
+    runs: &[Vec<Record>],
+    chosen: &[usize],
+) -> Result<Plot, ReportError> {
+    let i = chosen[0];
+    let run = the_run(figure, &runs[i])?;
+    let snaps: Vec<&TrajectoryPoint> = run.trajectory.iter().filter(|p| p.coords.is_some()).collect();
+    if snaps.is_empty() {
+        return Err(ReportError::figure(&figure.id, "the sweep must set record_coordinates = true"));
+    }
+    let n = points[i].config.n;
+    let values: Vec<Vec<f64>> = (0..n)
+        .map(|j| {
+            snaps
+                .iter()
+                .map(|p| p.coords.as_ref().and_then(|c| c.get(j)).map_or(f64::NAN, |v| v.abs()))
+                .collect()
+        })
+        .collect();
+    Ok(Plot::Heatmap(Heatmap {
+        title: figure.title.clone(),
+        x: Axis::log("training steps (log scale)"),
+        columns: snaps.iter().map(|p| p.step.max(1) as f64).collect(),
+        y_label: "data coordinate j".into(),
+        values,
+        color: ColorScale {
+            label: "|u_j| = |<w, x_j>| (log scale)".into(),
+            log: true,
+            range: Some((1e-12, 1.0)),
+        },
+    }))
+}
+
+/// The `n = d = 2` landscape with the full-batch run and the smaller-batch runs.
+fn landscape(
+    figure: &Figure,
+    points: &[Point],
+    runs: &[Vec<Record>],
+    chosen: &[usize],
+) -> Result<Plot, ReportError> {
+    let first = &points[chosen[0]].config;
+    if first.n != 2 || first.d != 2 {
+        return Err(ReportError::figure(&figure.id, "a landscape needs n = d = 2"));
+    }
+    let data = Data::basis(2, 2).map_err(|e| ReportError::figure(&figure.id, e.to_string()))?;
+    let activation = first.activation;
+    let (nx, ny) = (121, 121);
+    let range = (-1.2, 1.2);
+    let at = |k: usize, count: usize| range.0 + (range.1 - range.0) * k as f64 / (count - 1) as f64;
+    let values = (0..ny)
+        .flat_map(|j| (0..nx).map(move |i| (at(i, nx), at(j, ny))))
+        .map(|(a, b)| loss(&data, activation, &[a, b]))
+        .collect();
+    let mut trajectories = Vec::new();
+    let mut by_batch: Vec<usize> = chosen.to_vec();
+    by_batch.sort_by_key(|&i| std::cmp::Reverse(points[i].config.batch));
+    for &i in &by_batch {
+        let Ok(run) = the_run(figure, &runs[i]) else { continue };
+        let pts: Vec<(f64, f64)> = run
+            .trajectory
+            .iter()
+            .filter_map(|p| p.coords.as_ref().filter(|c| c.len() == 2).map(|c| (c[0], c[1])))
+            .collect();
+        let b = points[i].config.batch;
+        let label = if b == 2 { "full batch (b = 2)".to_string() } else { format!("SGD, b = {b}") };
+        trajectories.push(Path { label, points: pts });
+    }
+    // The set of global minima: the unit circle (linear) or its non-negative quarter (ReLU).
+    let arc = |from: f64, to: f64| {
+        (0..=90)
+            .map(|k| from + (to - from) * f64::from(k) / 90.0)
+            .map(|t| (t.cos(), t.sin()))
+            .collect::<Vec<_>>()
+    };
+    let half_pi = std::f64::consts::FRAC_PI_2;
+    let minima = match activation {
+        Activation::Relu => vec![Path { label: "global minima".into(), points: arc(0.0, half_pi) }],
+        Activation::Linear => vec![Path { label: "global minima".into(), points: arc(0.0, 4.0 * half_pi) }],
+    };
+    Ok(Plot::Landscape(Landscape {
+        title: figure.title.clone(),
+        x: Axis::linear("u_1 = <w, x_1>"),
+        y: Axis::linear("u_2 = <w, x_2>"),
+        x_range: range,
+        y_range: range,
+        nx,
+        ny,
+        values,
+        levels: vec![0.26, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8, 1.0, 1.5],
+        trajectories,
+        minima,
+        legend: LegendPosition::LowerLeft,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aesgd_core::RunConfig;
+    use aesgd_experiment::executor::run_one;
+    use aesgd_experiment::spec::Select;
+    use aesgd_experiment::sweep::BatchSize;
+    use aesgd_experiment::vocabulary::BatchSelect;
+    use aesgd_experiment::{Metric, Recording};
+
+    fn figure(kind: FigureKind, metric: Metric) -> Figure {
+        Figure {
+            id: "f".into(),
+            kind,
+            title: "t".into(),
+            metric,
+            x: XAxis::Batch,
+            select: Select::default(),
+            run: 0,
+        }
+    }
+
+    /// Sweep points at n = d = 4 and their runs (two seeds each).
+    fn sweep(batches: &[usize], recording: Recording) -> (Vec<Point>, Vec<Vec<Record>>) {
+        let points: Vec<Point> = batches
+            .iter()
+            .map(|&b| Point {
+                config: RunConfig { n: 4, d: 4, batch: b, max_steps: 2_000_000, ..RunConfig::default() },
+                recording,
+                seed: 0,
+                seeds: 2,
+                batch: BatchSize::Fixed(b),
+            })
+            .collect();
+        let runs = points
+            .iter()
+            .map(|p| (0..p.seeds).map(|k| run_one(&p.config, p.recording, p.seed, k).unwrap()).collect())
+            .collect();
+        (points, runs)
+    }
+
+    #[test]
+    fn final_vs_batch_draws_the_measured_mean_beside_the_closed_form() {
+        let (points, runs) = sweep(&[1, 2, 4], Recording::Metrics);
+        let Plot::ErrorBars(plot) =
+            draw(&figure(FigureKind::FinalVsBatch, Metric::HessianTraceLimit), &points, &runs).unwrap()
+        else {
+            panic!("not an error-bar plot")
+        };
+        assert_eq!(plot.series.len(), 1);
+        assert_eq!(plot.series[0].x, vec![1.0, 2.0, 4.0]);
+        let trace = |r: &Record| r.hessian_trace_limit.unwrap();
+        assert_eq!(plot.series[0].y[0], (trace(&runs[0][0]) + trace(&runs[0][1])) / 2.0);
+        // ReLU b < n ends at one active sample: (d + 3)/n, and the runs agree with it.
+        assert_eq!(plot.theory[0].y[0], 7.0 / 4.0);
+        assert!((plot.series[0].y[0] - 7.0 / 4.0).abs() < 1e-9);
+        assert!(plot.y.label.contains("Hessian trace at the limit point (mean, 95% CI, 2 seeds)"));
+    }
+
+    #[test]
+    fn lines_over_steps_and_heatmaps_need_what_they_draw() {
+        let (points, runs) = sweep(&[1, 4], Recording::Metrics);
+        let Plot::Lines(lines) =
+            draw(&figure(FigureKind::LinesOverSteps, Metric::Support), &points, &runs).unwrap()
+        else {
+            panic!("not a lines plot")
+        };
+        assert_eq!(lines.series.len(), 2);
+        assert!(lines.series.iter().all(|s| !s.x.is_empty() && s.x[0] >= 1.0));
+        let error =
+            draw(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs).unwrap_err().to_string();
+        assert!(error.contains("record_coordinates"), "{error}");
+        let none = Figure {
+            select: Select { batch: Some(BatchSelect::Small), ..Select::default() },
+            ..figure(FigureKind::FinalVsBatch, Metric::Support)
+        };
+        let error = draw(&none, &points[1..], &runs[1..]).unwrap_err().to_string();
+        assert_eq!(error, "figure f: its selection matches no sweep point");
+        let (points, runs) = sweep(&[1], Recording::Coordinates);
+        let Plot::Heatmap(heatmap) =
+            draw(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs).unwrap()
+        else {
+            panic!("not a heatmap")
+        };
+        assert_eq!(heatmap.values.len(), 4);
+        assert_eq!(heatmap.values[0].len(), runs[0][0].trajectory.len());
+    }
+}

@@ -1,0 +1,240 @@
+//! `cargo xtask repro`: flags, paths, progress bars and exit codes around the experiment library.
+//!
+//! Flow: the specs are loaded and expanded into a plan; runs already in the cache are reused;
+//! the rest run in parallel, each cached the moment it finishes, so an interrupted reproduction
+//! resumes; then verdicts, figures and reports are computed from the cached records alone, in a
+//! fixed order, so they do not depend on thread count.
+
+use aesgd_experiment::executor::{run_jobs, thread_pool};
+use aesgd_experiment::plan::Job;
+use aesgd_experiment::verdict::judge_experiment;
+use aesgd_experiment::{FileCache, Plan, Record, RunCache, load_specs};
+use aesgd_report::claims::{differences, read_expectation};
+use aesgd_report::markdown::summary_table;
+use aesgd_report::plots::draw;
+use aesgd_report::{Outputs, Provenance, write_all};
+use clap::{Args, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Flags of `cargo xtask repro`.
+#[derive(Args, Debug)]
+pub struct ReproArgs {
+    /// `merge`: combine the caches of several output folders (e.g. from `--shard` jobs).
+    #[command(subcommand)]
+    command: Option<ReproCommand>,
+    /// Small sizes and few seeds: a check that everything works (CI runs this).
+    #[arg(long)]
+    quick: bool,
+    /// Only these experiment ids (file stems in the spec folder).
+    #[arg(long, num_args = 1..)]
+    only: Vec<String>,
+    /// Output folder.
+    #[arg(long, default_value = "target/repro")]
+    out: PathBuf,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Ignore and delete the cache first.
+    #[arg(long)]
+    fresh: bool,
+    /// Compare the verdicts (and estimates, within each criterion's tolerance) with the committed
+    /// `expected.json` (full) or `expected-quick.json` (--quick) in the spec folder.
+    #[arg(long)]
+    check: bool,
+    /// Run only slice K of N disjoint slices of all runs (`--shard 2/8`), fill the cache and stop;
+    /// combine the folders with `repro merge` and rerun without `--shard` to report.
+    #[arg(long)]
+    shard: Option<String>,
+    /// The folder of experiment specs.
+    #[arg(long, default_value = "repro")]
+    specs: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReproCommand {
+    /// Copy every cached run of the given output folders into `--out`.
+    Merge {
+        /// Output folders of shard jobs.
+        #[arg(required = true)]
+        folders: Vec<PathBuf>,
+        /// The folder to merge into.
+        #[arg(long, default_value = "target/repro")]
+        out: PathBuf,
+    },
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("invalid --shard {text}: use K/N with 1 <= K <= N");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let k: u64 = k.parse().map_err(|_| bad())?;
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    if n == 0 || k == 0 || k > n { Err(bad()) } else { Ok((k, n)) }
+}
+
+/// The code revision, with `+uncommitted` when the code (not the committed results) was edited.
+fn git_revision() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    // The committed results themselves (`repro/results`, rewritten by regenerating them) do not
+    // count as an edit.
+    let dirty = git(&["status", "--porcelain", "--", ":/", ":(exclude,top)repro/results"])
+        .is_some_and(|s| !s.is_empty());
+    if dirty { format!("{revision}+uncommitted") } else { revision }
+}
+
+/// Runs `cargo xtask repro`; returns the process exit code.
+pub fn execute(args: &ReproArgs) -> Result<u8, String> {
+    if let Some(ReproCommand::Merge { folders, out }) = &args.command {
+        let target = FileCache::in_output(out);
+        let mut total = 0;
+        for folder in folders {
+            total += target.merge_from(&FileCache::in_output(folder)).map_err(|e| e.to_string())?;
+        }
+        println!("merged {total} cached runs into {}", target.folder().display());
+        return Ok(0);
+    }
+    let started = Instant::now();
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let specs = load_specs(&args.specs, &args.only).map_err(|e| match e {
+        aesgd_experiment::ExperimentError::UnknownExperiment { id, known } => {
+            format!("invalid --only {id}: known experiments are {known}")
+        }
+        other => other.to_string(),
+    })?;
+    let mut plan = Plan::new(specs, args.quick).map_err(|e| e.to_string())?;
+    let cache = FileCache::in_output(&args.out);
+    if args.fresh && cache.folder().exists() {
+        std::fs::remove_dir_all(cache.folder())
+            .map_err(|e| format!("cannot clear {}: {e}", cache.folder().display()))?;
+    }
+    if let Some((k, n)) = shard {
+        plan.keep_shard(k, n);
+    }
+    let todo: Vec<&Job> = plan.jobs.iter().filter(|j| cache.lookup(&j.key).record().is_none()).collect();
+    eprintln!(
+        "{} experiment(s), {} run(s), {} cached, {} to run{}",
+        plan.experiments.len(),
+        plan.jobs.len(),
+        plan.jobs.len() - todo.len(),
+        todo.len(),
+        if args.quick { " (quick)" } else { "" }
+    );
+    let threads = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = thread_pool(threads).map_err(|e| e.to_string())?;
+    let bars = progress_bars(&plan, &todo);
+    let outcome = run_jobs(&pool, &plan, &todo, &cache, &|job: &Job| {
+        if let Some(bar) = bars.get(&job.experiment) {
+            bar.inc(1);
+        }
+    });
+    for bar in bars.values() {
+        bar.finish();
+    }
+    outcome.map_err(|e| e.to_string())?;
+    if let Some((k, n)) = shard {
+        println!(
+            "shard {k}/{n}: {} runs cached in {}; merge shard folders with `cargo xtask repro merge`",
+            plan.jobs.len(),
+            cache.folder().display()
+        );
+        return Ok(0);
+    }
+    report(args, &plan, &cache, threads, started, todo.len())
+}
+
+/// One bar an experiment with runs to do.
+fn progress_bars(plan: &Plan, todo: &[&Job]) -> BTreeMap<usize, ProgressBar> {
+    let progress = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "{prefix:>28} [{bar:30}] {pos}/{len} runs, {elapsed_precise}, eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let mut counts: BTreeMap<usize, u64> = BTreeMap::new();
+    for j in todo {
+        *counts.entry(j.experiment).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(&e, &count)| {
+            let bar = progress.add(ProgressBar::new(count).with_style(style.clone()));
+            bar.set_prefix(plan.experiments[e].spec.id.clone());
+            (e, bar)
+        })
+        .collect()
+}
+
+/// Verdicts, figures and reports from the cached records; the exit code.
+fn report(
+    args: &ReproArgs,
+    plan: &Plan,
+    cache: &dyn RunCache,
+    threads: usize,
+    started: Instant,
+    computed: usize,
+) -> Result<u8, String> {
+    let records = plan.records(cache).map_err(|e| e.to_string())?;
+    let mut claims = Vec::new();
+    let mut figures = Vec::new();
+    let mut all_records: Vec<(String, Vec<Record>)> = Vec::new();
+    for (ex, runs) in plan.experiments.iter().zip(records) {
+        for f in &ex.spec.figures {
+            figures.push((f.id.clone(), draw(f, &ex.points, &runs).map_err(|e| e.to_string())?));
+        }
+        claims.push(judge_experiment(ex, &runs));
+        all_records.push((ex.spec.id.clone(), runs.into_iter().flatten().collect()));
+    }
+    let provenance = Provenance::new(
+        git_revision(),
+        args.quick,
+        threads,
+        started.elapsed().as_secs_f64(),
+        plan.jobs.len(),
+        computed,
+    );
+    let outputs =
+        Outputs { claims: &claims, figures: &figures, records: &all_records, provenance: &provenance };
+    write_all(&args.out, &outputs).map_err(|e| e.to_string())?;
+    println!("{}", summary_table(&claims));
+    println!("wrote {}", args.out.display());
+    let mut code = 0;
+    let failed: Vec<&str> = claims.iter().filter(|c| c.pass == Some(false)).map(|c| c.id.as_str()).collect();
+    if !failed.is_empty() {
+        eprintln!("claims that do not reproduce: {}", failed.join(", "));
+        code = 1;
+    }
+    if args.check {
+        code = code.max(check(&args.specs, args.quick, plan, &claims)?);
+    }
+    Ok(code)
+}
+
+fn check(
+    specs: &Path,
+    quick: bool,
+    plan: &Plan,
+    claims: &[aesgd_experiment::ClaimResult],
+) -> Result<u8, String> {
+    let path = specs.join(if quick { "expected-quick.json" } else { "expected.json" });
+    let expected = read_expectation(&path).map_err(|e| e.to_string())?;
+    let spec_list: Vec<&aesgd_experiment::Spec> = plan.experiments.iter().map(|e| &e.spec).collect();
+    let found = differences(&expected, claims, &spec_list);
+    if found.is_empty() {
+        println!("check: claims match {}", path.display());
+        return Ok(0);
+    }
+    for d in &found {
+        eprintln!("check: {d}");
+    }
+    Ok(1)
+}
