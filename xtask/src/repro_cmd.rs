@@ -5,7 +5,8 @@
 //! resumes; then verdicts, figures and reports are computed from the cached records alone, in a
 //! fixed order, so they do not depend on thread count.
 
-use aesgd_experiment::executor::{run_jobs, thread_pool};
+use aesgd_experiment::executor::{available_cores, run_jobs, thread_pool};
+use aesgd_experiment::lock::OutputLock;
 use aesgd_experiment::plan::Job;
 use aesgd_experiment::verdict::judge_experiment;
 use aesgd_experiment::{FileCache, Plan, Record, RunCache, load_specs};
@@ -34,10 +35,11 @@ pub struct ReproArgs {
     /// Output folder.
     #[arg(long, default_value = "target/repro")]
     out: PathBuf,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads, 1 to four a core (default: all cores). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
-    /// Ignore and delete the cache first.
+    /// Delete the cached runs that this invocation selects (with --only, --quick and --shard:
+    /// only those) and compute them again; other cached runs stay.
     #[arg(long)]
     fresh: bool,
     /// Compare the verdicts (and estimates, within each criterion's tolerance) with the committed
@@ -45,8 +47,9 @@ pub struct ReproArgs {
     #[arg(long)]
     check: bool,
     /// Run only slice K of N disjoint slices of all runs (`--shard 2/8`), fill the cache and stop;
-    /// combine the folders with `repro merge` and rerun without `--shard` to report.
-    #[arg(long)]
+    /// combine the folders with `repro merge` and rerun without `--shard` to report. A shard
+    /// writes no report, so it cannot be checked (`--check`).
+    #[arg(long, conflicts_with = "check")]
     shard: Option<String>,
     /// The folder of experiment specs.
     #[arg(long, default_value = "repro")]
@@ -92,9 +95,20 @@ fn git_revision() -> String {
     if dirty { format!("{revision}+uncommitted") } else { revision }
 }
 
+/// An experiment-library error in the terms of this command's flags.
+fn explain(error: aesgd_experiment::ExperimentError) -> String {
+    use aesgd_experiment::ExperimentError::{Argument, UnknownExperiment};
+    match error {
+        UnknownExperiment { id, known } => format!("invalid --only {id}: known experiments are {known}"),
+        Argument { name, value, allowed } => format!("invalid --{name} {value}: {allowed}"),
+        other => other.to_string(),
+    }
+}
+
 /// Runs `cargo xtask repro`; returns the process exit code.
 pub fn execute(args: &ReproArgs) -> Result<u8, String> {
     if let Some(ReproCommand::Merge { folders, out }) = &args.command {
+        let _lock = OutputLock::acquire(out).map_err(explain)?;
         let target = FileCache::in_output(out);
         let mut total = 0;
         for folder in folders {
@@ -104,23 +118,22 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         return Ok(0);
     }
     let started = Instant::now();
+    // Everything that can be refused is refused before any work: flags, specs, the folder.
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let specs = load_specs(&args.specs, &args.only).map_err(|e| match e {
-        aesgd_experiment::ExperimentError::UnknownExperiment { id, known } => {
-            format!("invalid --only {id}: known experiments are {known}")
-        }
-        other => other.to_string(),
-    })?;
-    let mut plan = Plan::new(specs, args.quick).map_err(|e| e.to_string())?;
+    let threads = args.jobs.unwrap_or_else(available_cores);
+    let pool = thread_pool(threads).map_err(explain)?;
+    let specs = load_specs(&args.specs, &args.only).map_err(explain)?;
+    let mut plan = Plan::new(specs, args.quick).map_err(explain)?;
+    let _lock = OutputLock::acquire(&args.out).map_err(explain)?;
     let cache = FileCache::in_output(&args.out);
-    if args.fresh && cache.folder().exists() {
-        std::fs::remove_dir_all(cache.folder())
-            .map_err(|e| format!("cannot clear {}: {e}", cache.folder().display()))?;
-    }
     if let Some((k, n)) = shard {
         plan.keep_shard(k, n);
     }
-    let todo: Vec<&Job> = plan.jobs.iter().filter(|j| cache.lookup(&j.key).record().is_none()).collect();
+    if args.fresh {
+        let cleared = plan.clear_runs(&cache).map_err(explain)?;
+        eprintln!("--fresh: cleared {cleared} cached run(s) of this selection; other cached runs are kept");
+    }
+    let (todo, unusable) = plan.missing_runs(&cache);
     eprintln!(
         "{} experiment(s), {} run(s), {} cached, {} to run{}",
         plan.experiments.len(),
@@ -129,8 +142,11 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         todo.len(),
         if args.quick { " (quick)" } else { "" }
     );
-    let threads = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = thread_pool(threads).map_err(|e| e.to_string())?;
+    if unusable > 0 {
+        eprintln!(
+            "{unusable} cached run(s) were unusable (torn, edited or not matching their checksum) and are computed again"
+        );
+    }
     let bars = progress_bars(&plan, &todo);
     let outcome = run_jobs(&pool, &plan, &todo, &cache, &|job: &Job| {
         if let Some(bar) = bars.get(&job.experiment) {
@@ -204,7 +220,20 @@ fn report(
     );
     let outputs =
         Outputs { claims: &claims, figures: &figures, records: &all_records, provenance: &provenance };
-    write_all(&args.out, &outputs).map_err(|e| e.to_string())?;
+    let removed = write_all(&args.out, &outputs).map_err(|e| e.to_string())?;
+    if !removed.is_empty() {
+        let shown: Vec<&str> = removed.iter().take(5).map(String::as_str).collect();
+        let more = if removed.len() > shown.len() {
+            format!(" and {} more", removed.len() - shown.len())
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "removed {} file(s) of an earlier report that this one does not produce: {}{more}",
+            removed.len(),
+            shown.join(", ")
+        );
+    }
     println!("{}", summary_table(&claims));
     println!("wrote {}", args.out.display());
     let mut code = 0;

@@ -1,13 +1,17 @@
 //! The run cache: finished records by key, behind the small [`RunCache`] trait.
 //!
-//! [`FileCache`] keeps one JSON record a file, named by its key, written atomically, so a
-//! reproduction killed at any moment resumes with every finished run. [`MemoryCache`] keeps
-//! records in memory (tests, notebooks). A cache only stores and returns records; what to run
-//! and when belongs to [`crate::executor`].
+//! [`FileCache`] keeps one JSON file a record, named by its key, written atomically, so a
+//! reproduction killed at any moment resumes with every finished run. Each file holds the
+//! record and the SHA-256 of the record's JSON; a file whose digest does not match (edited by
+//! hand, or damaged) is [`Lookup::Unusable`] and its run is redone, like a torn or foreign
+//! file. [`MemoryCache`] keeps records in memory (tests, notebooks). A cache only stores and
+//! returns records; what to run and when belongs to [`crate::executor`].
 
 use crate::atomic::write_atomic;
 use crate::error::ExperimentError;
 use crate::record::Record;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,6 +44,21 @@ pub trait RunCache: Sync {
     fn lookup(&self, key: &str) -> Lookup;
     /// Stores a record under its key, replacing any earlier one.
     fn store(&self, record: &Record) -> Result<(), ExperimentError>;
+    /// Removes what is stored under `key`, if anything.
+    fn remove(&self, key: &str) -> Result<(), ExperimentError>;
+}
+
+/// A cache file: the record's JSON text and its digest.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// The SHA-256 of `record`, in hex.
+    sha256: String,
+    /// The record as JSON text, digested exactly as stored.
+    record: String,
+}
+
+fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One JSON file a record in a folder.
@@ -110,7 +129,14 @@ impl RunCache for FileCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Missing,
             Err(e) => return Lookup::Unusable(format!("unreadable: {e}")),
         };
-        match serde_json::from_str::<Record>(&text) {
+        let entry = match serde_json::from_str::<Entry>(&text) {
+            Ok(entry) => entry,
+            Err(e) => return Lookup::Unusable(format!("not a cache entry: {e}")),
+        };
+        if digest(&entry.record) != entry.sha256 {
+            return Lookup::Unusable("its checksum does not match its record (edited or damaged)".into());
+        }
+        match serde_json::from_str::<Record>(&entry.record) {
             Ok(r) if r.key == key => Lookup::Found(Box::new(r)),
             Ok(r) => Lookup::Unusable(format!("holds the record of key {}", r.key)),
             Err(e) => Lookup::Unusable(format!("not a record: {e}")),
@@ -118,9 +144,19 @@ impl RunCache for FileCache {
     }
 
     fn store(&self, record: &Record) -> Result<(), ExperimentError> {
-        let json = serde_json::to_vec(record)
-            .map_err(|source| ExperimentError::Json { what: format!("record {}", record.key), source })?;
-        write_atomic(&self.path(&record.key), &json)
+        let json = |what: String, e| ExperimentError::Json { what, source: e };
+        let text = serde_json::to_string(record).map_err(|e| json(format!("record {}", record.key), e))?;
+        let entry = Entry { sha256: digest(&text), record: text };
+        let bytes = serde_json::to_vec(&entry).map_err(|e| json(format!("cache entry {}", record.key), e))?;
+        write_atomic(&self.path(&record.key), &bytes)
+    }
+
+    fn remove(&self, key: &str) -> Result<(), ExperimentError> {
+        let path = self.path(key);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ExperimentError::io("remove", path, e)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -161,6 +197,13 @@ impl RunCache for MemoryCache {
         }
         Ok(())
     }
+
+    fn remove(&self, key: &str) -> Result<(), ExperimentError> {
+        if let Ok(mut records) = self.records.lock() {
+            records.remove(key);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -186,8 +229,23 @@ mod tests {
         fs::write(cache.path(&record.key), b"{\"key\": \"trunc").unwrap();
         assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(_)));
         // A record filed under another key is unusable too.
-        fs::write(cache.path("other"), serde_json::to_vec(&record).unwrap()).unwrap();
+        cache.store(&record).unwrap();
+        fs::copy(cache.path(&record.key), cache.path("other")).unwrap();
         assert!(matches!(cache.lookup("other"), Lookup::Unusable(why) if why.contains("key k")));
+        // An edited record (valid JSON, support changed) fails its checksum.
+        let edited = fs::read_to_string(cache.path(&record.key))
+            .unwrap()
+            .replace("\\\"support\\\":1,", "\\\"support\\\":10,");
+        assert_ne!(
+            edited,
+            fs::read_to_string(cache.path(&record.key)).unwrap(),
+            "the edit must change the file"
+        );
+        fs::write(cache.path(&record.key), edited).unwrap();
+        assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(why) if why.contains("checksum")));
+        cache.remove(&record.key).unwrap();
+        assert_eq!(cache.lookup(&record.key), Lookup::Missing);
+        cache.remove(&record.key).unwrap();
         // A completed write leaves no temporary file behind.
         cache.store(&record).unwrap();
         let leftovers = fs::read_dir(cache.folder())
@@ -209,7 +267,9 @@ mod tests {
         let record = hand_made();
         assert_eq!(cache.lookup(&record.key), Lookup::Missing);
         cache.store(&record).unwrap();
-        assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record)));
+        assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record.clone())));
         assert_eq!(cache.len(), 1);
+        cache.remove(&record.key).unwrap();
+        assert!(cache.is_empty());
     }
 }

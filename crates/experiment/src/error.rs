@@ -40,6 +40,16 @@ pub enum ExperimentError {
         #[source]
         source: std::io::Error,
     },
+    /// An argument of the library's callers (not a spec or run field) out of range.
+    #[error("invalid {name} = {value}: {allowed}")]
+    Argument {
+        /// The argument, e.g. `jobs`.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
     /// A run configuration the core refuses.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -72,6 +82,28 @@ pub enum ExperimentError {
     NoSpecs {
         /// The folder.
         folder: PathBuf,
+    },
+    /// An output folder that another process is writing.
+    #[error("the output folder {} is in use by {holder}; wait for it to finish or choose another --out", folder.display())]
+    Locked {
+        /// The folder.
+        folder: PathBuf,
+        /// Who holds its lock.
+        holder: String,
+    },
+    /// A sweep too large to run or hold, refused before any work.
+    #[error("{origin}: {what} is {count} runs, more than the limit of {limit}: {advice}")]
+    TooManyRuns {
+        /// Where the runs come from (a spec file, or a grid of flags).
+        origin: String,
+        /// What was counted.
+        what: String,
+        /// The count.
+        count: u128,
+        /// The limit.
+        limit: u64,
+        /// What to do instead.
+        advice: &'static str,
     },
     /// A record that cannot be written as JSON.
     #[error("cannot serialize {what}: {source}")]

@@ -33,9 +33,31 @@ pub fn run_one(
     Ok(Record::from_run(config, recording, &result, &snapshots, started.elapsed().as_secs_f64()))
 }
 
-/// A pool of `threads` worker threads (at least one).
+/// The cores this machine offers (1 if unknown).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most worker threads a pool may have: four a core. Runs are compute-bound, so more
+/// threads than cores only add memory; far more would take minutes to start.
+pub fn max_threads() -> usize {
+    4 * available_cores()
+}
+
+/// A pool of `threads` worker threads, `1..=max_threads()`.
 pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExperimentError> {
-    rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().map_err(|e| {
+    if threads == 0 || threads > max_threads() {
+        return Err(ExperimentError::Argument {
+            name: "jobs",
+            value: threads.to_string(),
+            allowed: format!(
+                "worker threads must be in 1..={} (four for each of the {} cores here)",
+                max_threads(),
+                available_cores()
+            ),
+        });
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| {
         ExperimentError::io(
             "start worker threads for",
             format!("{threads} threads"),
@@ -64,6 +86,9 @@ pub fn run_jobs(
     })
 }
 
+/// The most runs [`run_grid`] takes: it holds every record until it returns.
+pub const MAX_GRID_RUNS: u64 = 100_000;
+
 /// Runs seeds `0..seeds` of every configuration (stream `k` of `seed` for run `k`, so every
 /// configuration sees the same data and `w_0` seed by seed) on the current rayon pool, and
 /// returns the records in order: configuration by configuration, seed by seed.
@@ -76,6 +101,16 @@ pub fn run_grid(
 ) -> Result<Vec<Record>, ExperimentError> {
     for config in configs {
         config.validate()?;
+    }
+    let runs = configs.len() as u128 * u128::from(seeds);
+    if runs > u128::from(MAX_GRID_RUNS) {
+        return Err(ExperimentError::TooManyRuns {
+            origin: "this grid".into(),
+            what: format!("{} configurations x {seeds} seeds", configs.len()),
+            count: runs,
+            limit: MAX_GRID_RUNS,
+            advice: "use fewer seeds, or a spec with `cargo xtask repro`, which caches each run as it finishes",
+        });
     }
     let jobs: Vec<(usize, u64)> = (0..configs.len()).flat_map(|c| (0..seeds).map(move |k| (c, k))).collect();
     jobs.par_iter()
@@ -129,6 +164,18 @@ mod tests {
     }
 
     #[test]
+    fn thread_counts_are_bounded() {
+        assert!(
+            thread_pool(0)
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid jobs = 0: worker threads must be in 1..=")
+        );
+        assert!(thread_pool(max_threads() + 1).is_err());
+        assert_eq!(thread_pool(1).unwrap().current_num_threads(), 1);
+    }
+
+    #[test]
     fn a_refused_configuration_runs_nothing() {
         let bad = RunConfig { batch: 30, ..RunConfig::default() };
         let done = AtomicUsize::new(0);
@@ -137,6 +184,11 @@ mod tests {
         })
         .unwrap_err();
         assert!(error.to_string().contains("invalid batch = 30"), "{error}");
+        let huge = run_grid(&[RunConfig::default()], 0, 10_000_000, Recording::Off, &|| {
+            done.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap_err();
+        assert!(huge.to_string().contains("1 configurations x 10000000 seeds"), "{huge}");
         assert_eq!(done.load(Ordering::Relaxed), 0);
     }
 }

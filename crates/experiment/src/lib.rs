@@ -7,8 +7,10 @@
 //! - [`plan`]: specs expanded into sweep points and the distinct runs of a reproduction;
 //! - [`key`]: cache keys derived from the full serialized run configuration;
 //! - [`executor`]: runs in parallel, progress through a callback;
-//! - [`record`]: the one flattening of a run's result ([`Record`]);
+//! - [`record`]: the one flattening of a run's result ([`Record`]), with [`numbers`] for
+//!   floats that may not be finite;
 //! - [`cache`]: finished records behind the [`RunCache`] trait, with a file implementation;
+//! - [`lock`]: an exclusive lock on an output folder;
 //! - [`metric`]: the metric registry, one definition per metric;
 //! - [`verdict`]: criteria judged into verdicts with 95% intervals.
 //!
@@ -21,7 +23,9 @@ pub mod cache;
 pub mod error;
 pub mod executor;
 pub mod key;
+pub mod lock;
 pub mod metric;
+pub mod numbers;
 pub mod plan;
 pub mod record;
 pub mod spec;

@@ -16,6 +16,10 @@ use aesgd_core::RunConfig;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// The most runs one reproduction (all its experiments together) may have: each finished run
+/// is held in memory as a record (about a kilobyte) when the reports are made.
+pub const MAX_RUNS: u64 = 1_000_000;
+
 /// One sweep point: a configuration, run for `seeds` seeds.
 #[derive(Debug, Clone)]
 pub struct Point {
@@ -77,6 +81,20 @@ pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
     };
     if seeds == 0 {
         return Err(ExperimentError::spec(file, seeds_key, 0, "at least 1"));
+    }
+    // Counted before anything is expanded, so a huge sweep is refused at once.
+    let combinations = [s.activation.len(), ns.len(), ds.len(), batches.len(), etas.len(), schedules.len()]
+        .iter()
+        .fold(1u128, |product, &len| product * len as u128);
+    let runs = combinations * u128::from(seeds);
+    if runs > u128::from(MAX_RUNS) {
+        return Err(ExperimentError::TooManyRuns {
+            origin: file.display().to_string(),
+            what: format!("{combinations} sweep points x {seeds} seeds ({seeds_key})"),
+            count: runs,
+            limit: MAX_RUNS,
+            advice: "split the sweep into several specs or use fewer seeds",
+        });
     }
     for (key, empty) in [
         ("sweep.activation".to_string(), s.activation.is_empty()),
@@ -229,10 +247,22 @@ pub struct Plan {
 impl Plan {
     /// Expands specs into experiments and jobs.
     pub fn new(specs: Vec<Spec>, quick: bool) -> Result<Self, ExperimentError> {
-        let experiments = specs
-            .into_iter()
-            .map(|spec| Ok(Experiment { points: points(&spec, quick)?, spec }))
-            .collect::<Result<Vec<_>, ExperimentError>>()?;
+        let mut experiments = Vec::new();
+        let mut runs = 0u64;
+        for spec in specs {
+            let points = points(&spec, quick)?;
+            runs += points.iter().map(|p| p.seeds).sum::<u64>();
+            if runs > MAX_RUNS {
+                return Err(ExperimentError::TooManyRuns {
+                    origin: spec.file.display().to_string(),
+                    what: "the experiments up to this one".into(),
+                    count: u128::from(runs),
+                    limit: MAX_RUNS,
+                    advice: "run fewer experiments at once (--only) or use fewer seeds",
+                });
+            }
+            experiments.push(Experiment { points, spec });
+        }
         let mut jobs = Vec::new();
         let mut seen = HashSet::new();
         for (e, ex) in experiments.iter().enumerate() {
@@ -257,6 +287,37 @@ impl Plan {
     /// The point and configuration of a job.
     pub fn point_of(&self, job: &Job) -> &Point {
         &self.experiments[job.experiment].points[job.point]
+    }
+
+    /// Removes the runs of this plan (only these) from `cache`; returns how many were there.
+    pub fn clear_runs(&self, cache: &dyn RunCache) -> Result<usize, ExperimentError> {
+        let mut cleared = 0;
+        for job in &self.jobs {
+            if cache.lookup(&job.key) != crate::cache::Lookup::Missing {
+                cleared += 1;
+            }
+            cache.remove(&job.key)?;
+        }
+        Ok(cleared)
+    }
+
+    /// The jobs whose runs `cache` does not hold intact, and how many of those were there but
+    /// unusable (torn, edited or foreign files, rerun like missing ones).
+    pub fn missing_runs(&self, cache: &dyn RunCache) -> (Vec<&Job>, usize) {
+        let mut unusable = 0;
+        let todo = self
+            .jobs
+            .iter()
+            .filter(|j| match cache.lookup(&j.key) {
+                crate::cache::Lookup::Found(_) => false,
+                crate::cache::Lookup::Missing => true,
+                crate::cache::Lookup::Unusable(_) => {
+                    unusable += 1;
+                    true
+                }
+            })
+            .collect();
+        (todo, unusable)
     }
 
     /// Every record of every experiment from the cache, as `[experiment][point][run]`; a run

@@ -12,7 +12,7 @@ use aesgd_core::{Activation, Outcome, RunConfig, RunResult};
 use serde::{Deserialize, Serialize};
 
 /// The version of the record format and of the code's results; part of every cache key.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// One recorded point of a run's trajectory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,11 +22,13 @@ pub struct TrajectoryPoint {
     /// Support size.
     pub support: usize,
     /// `|cos(w, w_0)|`.
+    #[serde(with = "crate::numbers::float")]
     pub align_init: f64,
     /// `||u||_inf / ||w||`.
+    #[serde(with = "crate::numbers::float")]
     pub linf_ratio: f64,
     /// Data coordinates, when recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::numbers::optional_list")]
     pub coords: Option<Vec<f64>>,
 }
 
@@ -48,12 +50,14 @@ pub struct Record {
     /// Batch size.
     pub batch: usize,
     /// Step size.
+    #[serde(with = "crate::numbers::float")]
     pub eta: f64,
     /// Schedule name.
     pub schedule: String,
     /// Data name.
     pub data: String,
     /// Initialisation scale.
+    #[serde(with = "crate::numbers::float")]
     pub init_scale: f64,
     /// Engine used.
     pub engine: String,
@@ -63,23 +67,30 @@ pub struct Record {
     pub outcome: String,
     /// The step at which the run converged or diverged; `None` at `max_steps`.
     pub outcome_step: Option<u64>,
-    /// Stationarity at the end (`None` when not finite).
+    /// Stationarity at the end (`None` when the run diverged).
+    #[serde(with = "crate::numbers::optional")]
     pub stationarity: Option<f64>,
-    /// Loss gap at the end (`None` when unknown or not finite).
+    /// Loss gap at the end (`None` when `L*` is unknown).
+    #[serde(with = "crate::numbers::optional")]
     pub loss_gap: Option<f64>,
     /// `||w||`.
+    #[serde(with = "crate::numbers::float")]
     pub norm: f64,
     /// Support size.
     pub support: usize,
     /// The indices of the support.
     pub support_indices: Vec<usize>,
     /// `||u||_inf / ||w||`.
+    #[serde(with = "crate::numbers::float")]
     pub linf_ratio: f64,
     /// Effective support.
+    #[serde(with = "crate::numbers::float")]
     pub effective_support: f64,
     /// `|cos(w, w_0)|`.
+    #[serde(with = "crate::numbers::float")]
     pub align_init: f64,
     /// `|cos(w, w_gd)|`.
+    #[serde(with = "crate::numbers::optional")]
     pub align_gd_limit: Option<f64>,
     /// The selected point, when the support is one.
     pub selected: Option<usize>,
@@ -93,10 +104,13 @@ pub struct Record {
     /// Support of the limit point.
     pub limit_support: Option<usize>,
     /// `tr H` at the limit point.
+    #[serde(with = "crate::numbers::optional")]
     pub hessian_trace_limit: Option<f64>,
     /// `lambda_max(H)` at the limit point.
+    #[serde(with = "crate::numbers::optional")]
     pub hessian_lambda_max_limit: Option<f64>,
     /// `tr H` at the raw iterate.
+    #[serde(with = "crate::numbers::float")]
     pub hessian_trace_iterate: f64,
     /// Number of initially positive coordinates.
     pub init_positive: usize,
@@ -104,6 +118,7 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trajectory: Vec<TrajectoryPoint>,
     /// Seconds the run took (not part of any result).
+    #[serde(with = "crate::numbers::float")]
     pub wall_seconds: f64,
 }
 
@@ -151,7 +166,7 @@ impl Record {
                 Outcome::MaxSteps => None,
             },
             stationarity: finite(result.final_stationarity),
-            loss_gap: m.loss_gap.and_then(finite),
+            loss_gap: m.loss_gap,
             norm: m.norm,
             support: m.support,
             support_indices: support_indices(&result.final_state.u, config.support_threshold),

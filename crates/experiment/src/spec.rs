@@ -103,7 +103,8 @@ impl Select {
         };
         let activation_ok =
             self.activation.is_none_or(|a| aesgd_core::Activation::from(a) == config.activation);
-        let divides_ok = self.batch_divides_n.is_none_or(|want| (config.n % config.batch == 0) == want);
+        let divides_ok =
+            self.batch_divides_n.is_none_or(|want| config.n.is_multiple_of(config.batch) == want);
         batch_ok && activation_ok && divides_ok
     }
 }
