@@ -4,7 +4,9 @@
 //! held until the [`OutputLock`] is dropped; the operating system releases it when the process
 //! ends, however it ends, so a killed reproduction never leaves the folder locked. The file
 //! names its holder (process id and start time) so the second process can say who holds it.
-//! Taking the lock also proves the folder writable before any work starts.
+//! Taking the lock also proves the folder writable before any work starts, and, since no one
+//! else can be writing there, it removes the temporary files that a killed writer left behind
+//! (see [`crate::atomic`]).
 
 use crate::error::ExperimentError;
 use std::fs::{File, OpenOptions};
@@ -55,6 +57,7 @@ impl OutputLock {
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(holder.as_bytes()))
             .map_err(|e| ExperimentError::io("write", &path, e))?;
+        remove_temporaries(folder)?;
         Ok(Self { _file: file, path })
     }
 
@@ -62,6 +65,20 @@ impl OutputLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Removes the temporary files of interrupted atomic writes in `folder` and its subfolders.
+fn remove_temporaries(folder: &Path) -> Result<(), ExperimentError> {
+    let Ok(entries) = std::fs::read_dir(folder) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_temporaries(&path)?;
+        } else if crate::atomic::is_temporary(&path) {
+            std::fs::remove_file(&path).map_err(|e| ExperimentError::io("remove the leftover", &path, e))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -77,8 +94,15 @@ mod tests {
         assert!(error.contains(&folder.display().to_string()), "{error}");
         assert!(error.contains(&format!("process {}", std::process::id())), "{error}");
         drop(first);
+        // A temporary file left by a killed writer is removed by the next holder.
+        std::fs::create_dir_all(folder.join("cache")).unwrap();
+        let leftover = folder.join("cache").join(".k.json.123.7.tmp");
+        std::fs::write(&leftover, b"{\"trunc").unwrap();
+        std::fs::write(folder.join("cache").join("k.json"), b"{}").unwrap();
         let again = OutputLock::acquire(&folder).unwrap();
         assert!(again.path().ends_with(LOCK_FILE));
+        assert!(!leftover.exists());
+        assert!(folder.join("cache").join("k.json").exists());
         drop(again);
         std::fs::remove_dir_all(&folder).unwrap();
     }

@@ -1,0 +1,109 @@
+//! The pipeline end to end on small specs: plan, run into a file cache, read back, judge.
+
+use aesgd_experiment::executor::{run_jobs, thread_pool};
+use aesgd_experiment::plan::Plan;
+use aesgd_experiment::spec::parse;
+use aesgd_experiment::verdict::judge_experiment;
+use aesgd_experiment::{ExperimentError, FileCache, Lookup, RunCache, Spec};
+use std::path::{Path, PathBuf};
+
+fn spec(id: &str, sweep: &str, criteria: &str) -> Spec {
+    let text = format!(
+        "id = \"{id}\"\nkind = \"claim\"\ntitle = \"t\"\nstatement = \"s\"\n[sweep]\n{sweep}\n{criteria}"
+    );
+    parse(&PathBuf::from(format!("repro/{id}.toml")), &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn folder(name: &str) -> PathBuf {
+    let f = std::env::temp_dir().join(format!("aesgd-pipeline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&f);
+    f
+}
+
+fn run_all(plan: &Plan, cache: &dyn RunCache) {
+    let (todo, _) = plan.missing_runs(cache);
+    run_jobs(&thread_pool(2).unwrap(), plan, &todo, cache, &|_| {}).unwrap();
+}
+
+const SMALL: &str =
+    "activation = [\"relu\"]\nn = [4]\nbatch = [1, \"n\"]\neta = [0.1]\nseeds = 3\nmax_steps = 100000";
+
+#[test]
+fn runs_that_diverge_or_overflow_are_cached_and_read_back() {
+    // eta = 1e300 diverges at once; init_scale = 1e-300 starts below the normal range.
+    for sweep in [SMALL.replace("[0.1]", "[1e300]"), format!("{SMALL}\ninit_scale = 1e-300")] {
+        let out = folder("diverged");
+        let cache = FileCache::in_output(&out);
+        let plan = Plan::new(vec![spec("d", &sweep, "")], false).unwrap();
+        run_all(&plan, &cache);
+        // Every run is in the cache and reads back as written: nothing is "missing".
+        let records = plan.records(&cache).unwrap_or_else(|e| panic!("{sweep}: {e}"));
+        for r in records.iter().flatten().flatten() {
+            let Lookup::Found(back) = cache.lookup(&r.key) else { panic!("{} unreadable", r.key) };
+            assert_eq!(serde_json::to_string(&*back).unwrap(), serde_json::to_string(r).unwrap());
+        }
+        let (todo, unusable) = plan.missing_runs(&cache);
+        assert_eq!((todo.len(), unusable), (0, 0), "a rerun would recompute runs");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+#[test]
+fn fresh_clears_only_the_selected_runs() {
+    let out = folder("fresh");
+    let cache = FileCache::in_output(&out);
+    let both = vec![spec("a", SMALL, ""), spec("b", &SMALL.replace("[0.1]", "[0.2]"), "")];
+    let plan = Plan::new(both.clone(), false).unwrap();
+    run_all(&plan, &cache);
+    assert_eq!(cache.keys().unwrap().len(), 12);
+    let only_b = Plan::new(vec![both[1].clone()], false).unwrap();
+    assert_eq!(only_b.clear_runs(&cache).unwrap(), 6);
+    let (todo, _) = plan.missing_runs(&cache);
+    assert_eq!(todo.len(), 6);
+    assert!(todo.iter().all(|j| j.experiment == 1), "runs of a were cleared");
+    let mut sharded = plan.clone();
+    sharded.keep_shard(1, 2);
+    let kept = sharded.jobs.len();
+    run_all(&plan, &cache);
+    assert_eq!(sharded.clear_runs(&cache).unwrap(), kept);
+    assert_eq!(cache.keys().unwrap().len(), 12 - kept);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn edited_cache_entries_are_rerun_not_trusted() {
+    let out = folder("edited");
+    let cache = FileCache::in_output(&out);
+    let criterion =
+        "[[criterion]]\nname = \"c\"\nstatistic = \"mean\"\nmetric = \"support\"\npass = \"report\"";
+    let plan = Plan::new(vec![spec("e", SMALL, criterion)], false).unwrap();
+    run_all(&plan, &cache);
+    let judged = |cache: &FileCache| judge_experiment(&plan.experiments[0], &plan.records(cache).unwrap()[0]);
+    let before = judged(&cache);
+    // Edit one full-batch run's support, as a hand would: valid JSON, wrong content.
+    let key = &plan.experiments[0].points[1].key(0);
+    let path = cache.folder().join(format!("{key}.json"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let support = plan.records(&cache).unwrap()[0][1][0].support;
+    let edited = text.replace(&format!("\\\"support\\\":{support},"), "\\\"support\\\":1,");
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let (todo, unusable) = plan.missing_runs(&cache);
+    assert_eq!((todo.len(), unusable), (1, 1));
+    assert!(matches!(plan.records(&cache), Err(ExperimentError::MissingRun { .. })));
+    run_all(&plan, &cache);
+    assert_eq!(judged(&cache), before);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn huge_sweeps_are_refused_before_anything_is_expanded() {
+    let started = std::time::Instant::now();
+    let text = format!(
+        "id = \"h\"\nkind = \"claim\"\ntitle = \"t\"\nstatement = \"s\"\n[sweep]\n{}",
+        SMALL.replace("seeds = 3", "seeds = 10000000")
+    );
+    let error = parse(Path::new("repro/h.toml"), &text).unwrap_err().to_string();
+    assert!(error.starts_with("repro/h.toml: 2 sweep points x 10000000 seeds (sweep.seeds) is 20000000 runs, more than the limit of 1000000"), "{error}");
+    assert!(started.elapsed().as_secs() < 5);
+}
