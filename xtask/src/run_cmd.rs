@@ -14,7 +14,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// The table's columns, shown by `cargo xtask run --help`.
 pub const COLUMNS_HELP: &str = "\
 Columns (u_i = <w, x_i> are the data coordinates of the final iterate w):
-  outcome   converged (stationarity <= --tol at a check), max_steps, or diverged (||w|| > 1e10 or NaN)
+  outcome   converged (stationarity <= --tol at a check, at a global minimum: loss gap <= 1/(4n)
+            on orthonormal data), stationary_not_minimum (at a check, not a global minimum and a
+            fixed point: no sample active, e.g. w = 0 or a dead ReLU neuron, or stationarity
+            <= --tol * ||w||), max_steps, or diverged (||w|| > 1e10 or NaN)
   steps     steps taken
   loss_gap  L(w) - L*, with L* = (n-1)/(2n) on orthonormal data
   support   number of |u_i| > support-threshold * max_j |u_j|; eff_sup = (sum u^2)^2 / sum u^4
@@ -26,6 +29,9 @@ Columns (u_i = <w, x_i> are the data coordinates of the final iterate w):
 
 Stationarity is the largest norm of a batch gradient the schedule can draw: ||grad L|| for full
 batch, max_i ||grad l_i|| for random batches, the largest window gradient for cyclic batches.
+Near w = 0 it is below --tol but not below --tol * ||w||: the run goes on and escapes the saddle.
+The summary counts each outcome, and a single data point only among converged runs.
+Huge and non-finite numbers print as 1.000e300, inf, NaN; a missing value as -.
 --json prints every field of every run, one JSON object a line.
 
 Example: ReLU, n = d = 20, every batch size class, 8 seeds:
@@ -110,8 +116,9 @@ pub struct RunArgs {
     /// SGD engine.
     #[arg(long, value_enum, default_value = "auto")]
     engine: EngineArg,
-    /// Converged when the stationarity of the update in use is at most this: ||grad L|| for
-    /// full batch, max_i ||grad l_i|| otherwise.
+    /// Converged when the stationarity of the update in use is at most this (||grad L|| for
+    /// full batch, max_i ||grad l_i|| otherwise) at a global minimum; a point that is not one
+    /// ends the run as stationary_not_minimum when exactly stationary or at most this times ||w||.
     #[arg(long, default_value_t = 1e-10)]
     tol: f64,
     /// Check convergence every this many steps.

@@ -185,6 +185,52 @@ impl Default for RunConfig {
     }
 }
 
+/// The most memory one run may need by [`RunConfig::memory_estimate`]: 4 GiB. A larger
+/// configuration is refused by [`RunConfig::validate`] before anything is allocated.
+pub const MAX_RUN_BYTES: u64 = 4 << 30;
+
+/// The memory a run needs, estimated from its sizes alone, in bytes (8 a number).
+///
+/// An upper bound of the peak: parts that are freed before others are allocated are added.
+/// What an observer records (a trajectory) is not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// The `d x n` data matrix, with the copies made while it is built: one for the basis,
+    /// Gaussian data and a user matrix (the run's copy), three for random orthonormal data (the
+    /// Gaussian draw, its QR factors, the thin Q).
+    pub data_bytes: u128,
+    /// The `n x n` work: the Gram matrix `X^T X` of the orthonormality test (all data but the
+    /// basis), the Gram matrix and its eigensolver work for `L*` and the stationary gap (the
+    /// linear activation on Gaussian data or a user matrix), and the `(n + 1) x (n + 1)`
+    /// Hessian block and its eigensolver work at the limit point (data that may be orthonormal).
+    pub square_bytes: u128,
+    /// Vectors of length `n` or `d`: the engine's state and scratch, data coordinates, the
+    /// batch sampler, metrics (`16 (n + d)` numbers).
+    pub vector_bytes: u128,
+}
+
+impl MemoryEstimate {
+    /// The estimate of the peak, in bytes.
+    pub fn total(&self) -> u128 {
+        self.data_bytes.saturating_add(self.square_bytes).saturating_add(self.vector_bytes)
+    }
+}
+
+/// A number of bytes in binary units with one decimal, e.g. `74.5 GiB`.
+pub fn bytes_text(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Checks that `x` is finite and strictly positive.
 fn positive(field: &'static str, x: f64) -> Result<(), ConfigError> {
     if x.is_finite() && x > 0.0 {
@@ -195,7 +241,9 @@ fn positive(field: &'static str, x: f64) -> Result<(), ConfigError> {
 }
 
 impl RunConfig {
-    /// Checks every field; the first problem found is returned.
+    /// Checks every field; the first problem found is returned. Last, the sizes: a run whose
+    /// [`memory_estimate`](Self::memory_estimate) exceeds [`MAX_RUN_BYTES`] is refused, so a
+    /// validated config never fails in an allocation.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.n == 0 {
             return Err(ConfigError::new("n", self.n, "must be at least 1"));
@@ -249,7 +297,63 @@ impl RunConfig {
         if self.check_every == 0 {
             return Err(ConfigError::new("check_every", 0, "must be at least 1"));
         }
-        Ok(())
+        self.check_memory()
+    }
+
+    /// The memory this run needs, from `n`, `d`, the data and the activation (see
+    /// [`MemoryEstimate`]); computed without overflow for any sizes.
+    pub fn memory_estimate(&self) -> MemoryEstimate {
+        const WORD: u128 = 8;
+        let (n, d) = (self.n as u128, self.d as u128);
+        let copies: u128 = match self.data {
+            DataSpec::Orthonormal => 3,
+            DataSpec::Basis | DataSpec::Gaussian | DataSpec::Matrix(_) => 1,
+        };
+        let gram_test = u128::from(!matches!(self.data, DataSpec::Basis));
+        let gram_minimum = match (self.activation, &self.data) {
+            (Activation::Linear, DataSpec::Gaussian | DataSpec::Matrix(_)) => 2,
+            _ => 0,
+        };
+        let spectrum = u128::from(!matches!(self.data, DataSpec::Gaussian));
+        let square = n.saturating_mul(n).saturating_mul(gram_test + gram_minimum);
+        let block = (n + 1).saturating_mul(n + 1).saturating_mul(2 * spectrum);
+        MemoryEstimate {
+            data_bytes: d.saturating_mul(n).saturating_mul(copies).saturating_mul(WORD),
+            square_bytes: square.saturating_add(block).saturating_mul(WORD),
+            vector_bytes: (n + d).saturating_mul(16 * WORD),
+        }
+    }
+
+    /// Refuses a run whose [`memory_estimate`](Self::memory_estimate) exceeds
+    /// [`MAX_RUN_BYTES`], naming the size that drives it: `n` when the `n x n` work dominates,
+    /// otherwise the larger of `d` and `n` (the data matrix grows with both).
+    fn check_memory(&self) -> Result<(), ConfigError> {
+        let estimate = self.memory_estimate();
+        let total = estimate.total();
+        if total <= u128::from(MAX_RUN_BYTES) {
+            return Ok(());
+        }
+        let (field, value) = if estimate.square_bytes > estimate.data_bytes || self.n >= self.d {
+            ("n", self.n)
+        } else {
+            ("d", self.d)
+        };
+        Err(ConfigError::new(
+            field,
+            value,
+            format!(
+                "a run of n = {} points in d = {} dimensions ({} data) needs about {} of memory \
+                 (d x n data {}, n x n work {}, vectors {}), above the limit of {} a run; reduce n or d",
+                self.n,
+                self.d,
+                self.data.name(),
+                bytes_text(total),
+                bytes_text(estimate.data_bytes),
+                bytes_text(estimate.square_bytes),
+                bytes_text(estimate.vector_bytes),
+                bytes_text(u128::from(MAX_RUN_BYTES)),
+            ),
+        ))
     }
 
     /// Whether this run is full-batch gradient descent (`b = n`, drawn without replacement).
@@ -257,5 +361,20 @@ impl RunConfig {
     /// With replacement, `b = n` still draws duplicates and is stochastic.
     pub fn is_full_batch(&self) -> bool {
         self.batch == self.n && self.schedule != Schedule::Replacement
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_written_in_binary_units() {
+        assert_eq!(bytes_text(0), "0 B");
+        assert_eq!(bytes_text(1023), "1023 B");
+        assert_eq!(bytes_text(1536), "1.5 KiB");
+        assert_eq!(bytes_text(u128::from(MAX_RUN_BYTES)), "4.0 GiB");
+        assert_eq!(bytes_text(80_000_000_000), "74.5 GiB");
+        assert_eq!(bytes_text(u128::MAX), format!("{:.1} ZiB", u128::MAX as f64 / 1024f64.powi(7)));
     }
 }

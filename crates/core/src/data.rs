@@ -4,6 +4,11 @@
 //! construction, with a tolerance scaled to the problem (`8 eps max(n, d)` on every entry of
 //! `X^T X - I`), and decides which engine may run. This module does not know about models or
 //! optimisers.
+//!
+//! Sizes are checked before anything is allocated: a `d x n` matrix (and the `n x n` Gram matrix
+//! of the orthonormality test) whose size in bytes does not fit the address space is a
+//! [`ConfigError`], never an overflow or a panic. How much memory a run may take is
+//! [`RunConfig::validate`](crate::RunConfig::validate)'s decision.
 
 use crate::error::ConfigError;
 use faer::{Col, Mat};
@@ -47,6 +52,7 @@ impl Data {
         if n == 0 || d == 0 {
             return Err(ConfigError::new("n", n, "n and d must be at least 1"));
         }
+        check_size(n, d)?;
         let scale = 1.0 / (d as f64).sqrt();
         let mut g = gaussian_matrix(d, n, rng);
         for j in 0..n {
@@ -66,6 +72,7 @@ impl Data {
                 "needs at least one row and one column",
             ));
         }
+        check_size(x.ncols(), x.nrows())?;
         for j in 0..x.ncols() {
             for i in 0..x.nrows() {
                 let v = x[(i, j)];
@@ -160,6 +167,34 @@ fn check_orthonormal_shape(n: usize, d: usize) -> Result<(), ConfigError> {
     }
     if n > d {
         return Err(ConfigError::new("n", n, format!("orthonormal data needs n <= d = {d}")));
+    }
+    check_size(n, d)
+}
+
+/// Whether `rows x cols` numbers of 8 bytes fit the address space (checked multiplication).
+fn fits(rows: usize, cols: usize) -> bool {
+    rows.checked_mul(cols)
+        .and_then(|count| count.checked_mul(8))
+        .is_some_and(|bytes| isize::try_from(bytes).is_ok())
+}
+
+/// Refuses sizes whose `d x n` data matrix or `n x n` Gram matrix cannot even be addressed,
+/// naming the larger of `d` and `n` (or `n` for the Gram matrix).
+fn check_size(n: usize, d: usize) -> Result<(), ConfigError> {
+    if !fits(d, n) {
+        let (field, value) = if d > n { ("d", d) } else { ("n", n) };
+        return Err(ConfigError::new(
+            field,
+            value,
+            format!("a d x n = {d} x {n} matrix of 8-byte numbers does not fit in memory"),
+        ));
+    }
+    if !fits(n, n) {
+        return Err(ConfigError::new(
+            "n",
+            n,
+            format!("the n x n = {n} x {n} Gram matrix does not fit in memory"),
+        ));
     }
     Ok(())
 }

@@ -9,19 +9,22 @@
 //! - [`batch`]: the four batch schedules;
 //! - [`engine`]: the `Dense` and `Reduced` SGD engines behind one trait;
 //! - [`metrics`]: metrics of an iterate and of the identified limit point;
-//! - [`run`](mod@run): run control (seeding, convergence rule, divergence) and the
+//! - [`run`](mod@run): run control (seeding, convergence rule, stationary points that are not
+//!   minima, divergence) and the
 //!   [`Observer`](run::Observer)s that watch a run;
 //! - [`trajectory`]: the log-spaced recording grid and the
 //!   [`TrajectoryRecorder`](trajectory::TrajectoryRecorder) observer.
 //!
 //! The core knows nothing of files, terminals or plots, and has no serialization: the front
 //! ends own those. Every user-facing input error is a [`ConfigError`]; nothing here panics on
-//! user input.
+//! user input, and a validated [`RunConfig`] fits the memory limit
+//! ([`config::MAX_RUN_BYTES`], checked from the sizes before anything is allocated).
 //!
 //! # Adding a model
 //!
 //! The run-control loop (the private `run::control` module) is written once: it checks
-//! convergence every `check_every` steps and at the end of the budget, stops at the budget or
+//! convergence every `check_every` steps and at the end of the budget (one rule, stated in the
+//! [`run`](mod@run) docs), stops at the budget or
 //! at a divergence ([`engine::past_bound`] of [`run::DIVERGED_NORM_SQ`]), stops where
 //! observers ask to see the iterate, and keeps the bookkeeping behind `sparse_step`. It sees a
 //! model only through the crate-private `run::control::Problem` trait. A new model (such as
@@ -30,7 +33,10 @@
 //!
 //! - its engine: `Problem::advance` (steps on batches from the shared
 //!   [`batch::BatchSampler`], stopping early past the divergence bound) and `Problem::norm_sq`;
-//! - its stationarity measure (`Problem::stationarity`) for the convergence rule;
+//! - its stationarity measure (`Problem::stationarity`) for the convergence rule, and whether
+//!   an iterate that passed a stationarity test is a global minimum (`Problem::standing`: the
+//!   single neuron reads its loss gap against half the smallest gap of a non-minimal stationary
+//!   point, [`model::stationary_gap`]);
 //! - its notion of a dense iterate (`Problem::is_dense`, for `sparse_step`);
 //! - its view of the iterate for observers (`Problem::show`): today
 //!   [`Observer::on_iterate`](run::Observer::on_iterate) takes the single neuron's

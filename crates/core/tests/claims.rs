@@ -149,13 +149,15 @@ fn a_huge_step_is_reported_as_diverged() {
 }
 
 /// Huge full-batch ReLU steps flip the coordinates negative within a few steps: the neuron is dead, every
-/// gradient is zero, and the run stops at a stationary point that is not a minimum. The loss
-/// gap says so: `((1 - 0)^2 + 0) / (2n) = 1 / (2n)`, and no limit point is identified.
+/// gradient is zero, and the run stops at a stationary point that is not a minimum, reported as
+/// such, not as converged. The loss gap says so: `((1 - 0)^2 + 0) / (2n) = 1 / (2n)`, and no
+/// limit point is identified.
 #[test]
 fn a_huge_full_batch_relu_step_kills_the_neuron() {
     let c = RunConfig { eta: 1e3, check_every: 1, ..config(Activation::Relu, 10, 10, 10) };
     let r = run(&c, 1, 0).unwrap();
-    assert!(matches!(r.outcome, Outcome::Converged { step } if step <= 3), "{:?}", r.outcome);
+    assert!(matches!(r.outcome, Outcome::StationaryNotMinimum { step } if step <= 3), "{:?}", r.outcome);
+    assert_eq!(r.outcome.name(), "stationary_not_minimum");
     assert!(r.final_state.u.iter().all(|&x| x <= 0.0));
     assert_eq!(r.final_metrics.loss_gap, Some(1.0 / 20.0));
     assert!(r.limit.is_none());

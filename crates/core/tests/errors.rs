@@ -115,3 +115,92 @@ fn mismatched_data_and_initial_point() {
         .unwrap_err();
     assert_eq!(e.field, "init");
 }
+
+/// A run whose memory estimate exceeds the limit is refused by validation, quickly and before
+/// any allocation, naming the size that drives it, the estimate and the limit.
+#[test]
+fn sizes_beyond_the_memory_limit_are_refused_before_allocating() {
+    use aesgd_core::config::{MAX_RUN_BYTES, bytes_text};
+    use std::time::{Duration, Instant};
+    let limit = bytes_text(u128::from(MAX_RUN_BYTES));
+    assert_eq!(limit, "4.0 GiB");
+    let cases = [
+        // `cargo xtask run --n 100000`: an 80 GB basis matrix.
+        (RunConfig { n: 100_000, d: 100_000, ..RunConfig::default() }, "n", "100000"),
+        // A spec with d = 1e9 at n = 6: 48 GB.
+        (RunConfig { n: 6, d: 1_000_000_000, batch: 1, ..RunConfig::default() }, "d", "1000000000"),
+        (
+            RunConfig {
+                n: 6,
+                d: 1_000_000_000,
+                batch: 1,
+                data: DataSpec::Orthonormal,
+                ..RunConfig::default()
+            },
+            "d",
+            "1000000000",
+        ),
+        (
+            RunConfig { n: 6, d: 1_000_000_000, batch: 1, data: DataSpec::Gaussian, ..RunConfig::default() },
+            "d",
+            "1000000000",
+        ),
+        // d x n overflows 64 bits: still an estimate, not a panic.
+        (RunConfig { n: 20, d: usize::MAX, ..RunConfig::default() }, "d", &usize::MAX.to_string()),
+        // The n x n work dominates: the Hessian block at the limit point.
+        (RunConfig { n: 20_000, d: 20_000, batch: 1, ..RunConfig::default() }, "n", "20000"),
+    ];
+    for (config, field, value) in &cases {
+        let start = Instant::now();
+        let e = config.validate().expect_err("refused");
+        assert_names(&e, field, value);
+        assert!(e.allowed.contains(&limit) && e.allowed.contains("needs about"), "{e}");
+        let e = rejected(config);
+        assert_names(&e, field, value);
+        assert!(start.elapsed() < Duration::from_secs(1), "{e}");
+    }
+    let e = cases[0].0.validate().unwrap_err();
+    assert!(e.allowed.contains("223.5 GiB") && e.allowed.contains("d x n data 74.5 GiB"), "{e}");
+    assert!(e.allowed.contains("n x n work 149.0 GiB"), "{e}");
+    // Near the limit, and every ordinary size, passes.
+    let near = RunConfig { n: 10_000, d: 10_000, batch: 1, ..RunConfig::default() };
+    assert!(near.memory_estimate().total() > u128::from(MAX_RUN_BYTES) / 2);
+    near.validate().unwrap();
+    RunConfig::default().validate().unwrap();
+}
+
+/// The estimate's parts, in numbers of 8 bytes (see `MemoryEstimate`).
+#[test]
+fn the_memory_estimate_counts_the_data_the_square_work_and_the_vectors() {
+    use aesgd_core::Activation;
+    let base = RunConfig { n: 20, d: 30, ..RunConfig::default() };
+    let m = base.memory_estimate();
+    assert_eq!(m.data_bytes, 8 * 30 * 20);
+    assert_eq!(m.square_bytes, 8 * 2 * 21 * 21);
+    assert_eq!(m.vector_bytes, 8 * 16 * 50);
+    assert_eq!(m.total(), m.data_bytes + m.square_bytes + m.vector_bytes);
+    let m = RunConfig { data: DataSpec::Orthonormal, ..base.clone() }.memory_estimate();
+    assert_eq!((m.data_bytes, m.square_bytes), (8 * 3 * 600, 8 * (400 + 2 * 441)));
+    let m = RunConfig { data: DataSpec::Gaussian, ..base.clone() }.memory_estimate();
+    assert_eq!((m.data_bytes, m.square_bytes), (8 * 600, 8 * 400));
+    let linear = RunConfig { data: DataSpec::Gaussian, activation: Activation::Linear, ..base.clone() };
+    assert_eq!(linear.memory_estimate().square_bytes, 8 * 3 * 400);
+    let huge = RunConfig { n: usize::MAX, d: usize::MAX, ..base };
+    assert_eq!(huge.memory_estimate().total(), u128::MAX);
+}
+
+/// The data constructors check `d x n` with checked multiplication before allocating.
+#[test]
+fn data_sizes_that_overflow_are_errors_not_panics() {
+    let big = usize::MAX / 4;
+    let e = Data::basis(big, big).unwrap_err();
+    assert_names(&e, "n", &big.to_string());
+    let e = Data::random_orthonormal(3, usize::MAX, &mut common::rng(0)).unwrap_err();
+    assert_names(&e, "d", &usize::MAX.to_string());
+    assert!(e.allowed.contains("does not fit"), "{e}");
+    let e = Data::gaussian(usize::MAX, 2, &mut common::rng(0)).unwrap_err();
+    assert_names(&e, "n", &usize::MAX.to_string());
+    // A d x n product that fits 64 bits but not as bytes.
+    let e = Data::gaussian(1 << 31, 1 << 31, &mut common::rng(0)).unwrap_err();
+    assert_eq!(e.field, "n");
+}

@@ -162,7 +162,9 @@ impl Record {
             steps_run: result.steps_run,
             outcome: result.outcome.name().into(),
             outcome_step: match result.outcome {
-                Outcome::Converged { step } | Outcome::Diverged { step } => Some(step),
+                Outcome::Converged { step }
+                | Outcome::StationaryNotMinimum { step }
+                | Outcome::Diverged { step } => Some(step),
                 Outcome::MaxSteps => None,
             },
             stationarity: finite(result.final_stationarity),

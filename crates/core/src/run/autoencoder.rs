@@ -4,7 +4,7 @@
 //! This module holds everything of a run that is specific to `f_w(x) = sigma(<w, x>) w`;
 //! when to check, stop and show the iterate is decided by [`mod@super::control`].
 
-use super::control::{Ending, Problem};
+use super::control::{Ending, Problem, Standing};
 use super::observe::Observer;
 use super::{Outcome, RunResult};
 use crate::batch::BatchSampler;
@@ -13,7 +13,7 @@ use crate::data::Data;
 use crate::engine::{DenseEngine, Engine, ReducedEngine, UpdateSet};
 use crate::error::ConfigError;
 use crate::metrics::{MetricContext, iterate_metrics, limit_point, support_size};
-use crate::model::{gd_limit_coords, minimum_loss};
+use crate::model::{gd_limit_coords, minimum_loss, stable_norm, stationary_gap};
 use rand::rngs::ChaCha8Rng;
 
 /// One run of the single-neuron autoencoder: the engine at its current iterate and what its
@@ -27,6 +27,9 @@ pub(crate) struct Autoencoder<'a> {
     init_norm: f64,
     gd_limit: Option<Vec<f64>>,
     loss_min: Option<f64>,
+    /// An iterate with a loss gap at most this is a global minimum: half the smallest gap of a
+    /// stationary point that is not one ([`stationary_gap`]), where that is known.
+    minimum_gap_tol: Option<f64>,
 }
 
 impl<'a> Autoencoder<'a> {
@@ -77,9 +80,10 @@ impl<'a> Autoencoder<'a> {
             config,
             updates: UpdateSet::of(config),
             init_coords,
-            init_norm: w0.iter().map(|x| x * x).sum::<f64>().sqrt(),
+            init_norm: stable_norm(w0),
             gd_limit,
             loss_min: minimum_loss(data, config.activation),
+            minimum_gap_tol: stationary_gap(data, config.activation).map(|g| g / 2.0),
         })
     }
 
@@ -98,13 +102,13 @@ impl<'a> Autoencoder<'a> {
     }
 
     /// The result of a run that ended as `ending`: the final iterate measured, its limit point
-    /// identified (unless it diverged). Seed and run index are 0; the caller fills them in.
+    /// identified (unless it diverged or stopped at a stationary point that is not a minimum). Seed and run index are 0; the caller fills them in.
     pub(crate) fn finish(self, ending: Ending) -> RunResult {
         let final_state = self.engine.state();
         let ctx = self.context();
         let final_metrics = iterate_metrics(&final_state, &ctx);
         let limit = match ending.outcome {
-            Outcome::Diverged { .. } => None,
+            Outcome::Diverged { .. } | Outcome::StationaryNotMinimum { .. } => None,
             _ => limit_point(&final_state.u, &ctx),
         };
         RunResult {
@@ -143,6 +147,22 @@ impl Problem for Autoencoder<'_> {
 
     fn stationarity(&self) -> f64 {
         self.engine.stationarity(self.updates)
+    }
+
+    /// Not a minimum when no sample is active (exactly stationary, never a minimum on any data)
+    /// or when the loss gap exceeds `minimum_gap_tol`; a minimum otherwise, including where
+    /// `L*` or the tolerance is unknown (ReLU on non-orthonormal data).
+    fn standing(&self) -> Standing {
+        let state = self.engine.state();
+        let activation = self.config.activation;
+        if state.u.iter().all(|&u| activation.value(u) == 0.0) {
+            return Standing::NotMinimum { exact: true };
+        }
+        let gap = iterate_metrics(&state, &self.context()).loss_gap;
+        match (gap, self.minimum_gap_tol) {
+            (Some(gap), Some(tol)) if gap > tol || gap.is_nan() => Standing::NotMinimum { exact: false },
+            _ => Standing::Minimum,
+        }
     }
 
     fn is_dense(&self) -> bool {

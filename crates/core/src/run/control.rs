@@ -3,13 +3,14 @@
 //! the bookkeeping behind `sparse_step`.
 //!
 //! What the loop needs of a model is the [`Problem`] trait: take steps, report the squared norm
-//! the divergence rule reads, the stationarity measure, whether the iterate is dense, and show
-//! the iterate to an observer. Building a model's engine, measuring its iterate and assembling
+//! the divergence and the relative stationarity rules read, the stationarity measure, whether an
+//! iterate that passed a stationarity test is a global minimum ([`Standing`]), whether the
+//! iterate is dense, and show the iterate to an observer. The rule itself is [`decide`]. Building a model's engine, measuring its iterate and assembling
 //! its result are the model's own (see [`super::autoencoder`] for the single neuron); this
 //! module knows nothing of data coordinates, metrics or limit points.
 
 use super::observe::Observer;
-use super::{DIVERGED_NORM_SQ, Outcome};
+use super::{DIVERGED_NORM_SQ, Outcome, RELATIVE_MIN_NORM_SQ};
 use crate::batch::BatchSampler;
 use crate::engine::past_bound;
 use rand::rngs::ChaCha8Rng;
@@ -33,6 +34,10 @@ pub(crate) trait Problem {
     /// The stationarity measure of the update in use, compared with `grad_tol` at every check.
     fn stationarity(&self) -> f64;
 
+    /// Whether the current iterate is a global minimum. Asked only at a check where one of the
+    /// stationarity tests of [`decide`] passed, so it may cost as much as measuring the iterate.
+    fn standing(&self) -> Standing;
+
     /// Whether the iterate is spread over more data points than a sparse minimum has (for the
     /// single neuron: a support larger than one). Asked at every check, for `sparse_step`.
     fn is_dense(&self) -> bool;
@@ -42,6 +47,54 @@ pub(crate) trait Problem {
     fn show(&self, step: u64, last: bool, observer: &mut dyn Observer);
 }
 
+/// What a model says of an iterate that passed a stationarity test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// A global minimum: its loss gap is within the model's tolerance, or, where the minimum
+    /// value is not known, nothing shows that it is not one.
+    Minimum,
+    /// Not a global minimum.
+    NotMinimum {
+        /// Whether every batch gradient is exactly zero at it (no sample is active, as at
+        /// `w = 0` or at a dead ReLU neuron): no step can ever move it, at any scale.
+        exact: bool,
+    },
+}
+
+/// The decision of one check, with `stationarity` the measure of the update in use, `norm_sq`
+/// the squared norm of the iterate and `standing` asked for only when a test passes:
+///
+/// - `Converged` when `stationarity <= grad_tol` and the iterate is a global minimum;
+/// - `StationaryNotMinimum` when the iterate is not a global minimum and is a fixed point: either
+///   exactly (every batch gradient is zero) or relative to its own scale,
+///   `stationarity <= grad_tol * ||w||`, a test made only where `||w||^2 >=`
+///   [`RELATIVE_MIN_NORM_SQ`] (below, the measure loses its precision to underflow);
+/// - `None` (the run goes on) otherwise. Near `w = 0` the measure is about `2 ||u|| / n` or more
+///   (`u` the data coordinates), far above `grad_tol ||w||` unless `w` lies almost entirely
+///   outside the data span, so SGD is left to escape the saddle.
+///
+/// A global minimum converges exactly when the absolute test passes, as it did before the
+/// relative test existed: the decision there does not depend on `||w||`.
+pub(crate) fn decide(
+    step: u64,
+    stationarity: f64,
+    norm_sq: f64,
+    grad_tol: f64,
+    standing: impl FnOnce() -> Standing,
+) -> Option<Outcome> {
+    let absolute = stationarity <= grad_tol;
+    let relative = norm_sq >= RELATIVE_MIN_NORM_SQ && stationarity <= grad_tol * norm_sq.sqrt();
+    if !(absolute || relative) {
+        return None;
+    }
+    match standing() {
+        Standing::Minimum => absolute.then_some(Outcome::Converged { step }),
+        Standing::NotMinimum { exact } => {
+            (exact || relative).then_some(Outcome::StationaryNotMinimum { step })
+        }
+    }
+}
+
 /// The stopping rule of a run (from a validated config: both counts at least 1).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -49,7 +102,7 @@ pub(crate) struct Limits {
     pub(crate) max_steps: u64,
     /// The steps between two convergence checks.
     pub(crate) check_every: u64,
-    /// The run has converged at the first check whose stationarity is at most this.
+    /// The tolerance of the stationarity tests of [`decide`].
     pub(crate) grad_tol: f64,
 }
 
@@ -77,7 +130,8 @@ impl Ending {
     }
 }
 
-/// Runs `problem` until it converges, diverges or spends `limits.max_steps`, drawing batches
+/// Runs `problem` until it converges, stops at a stationary point that is not a minimum,
+/// diverges or spends `limits.max_steps` (the checks decide by [`decide`]), drawing batches
 /// from `sampler` with `rng`, and reports to `observer` (see [`Observer`] for what it is shown).
 ///
 /// Between two stops (a check, a watched step, the budget) the steps are taken in one call of
@@ -110,9 +164,7 @@ pub(crate) fn control<P: Problem + ?Sized>(
             }
             stationarity = problem.stationarity();
             observer.on_check(step, stationarity);
-            if stationarity <= grad_tol {
-                end = Some(Outcome::Converged { step });
-            }
+            end = decide(step, stationarity, problem.norm_sq(), grad_tol, || problem.standing());
         }
         if end.is_none() && step >= max_steps {
             end = Some(Outcome::MaxSteps);
@@ -138,4 +190,65 @@ pub(crate) fn control<P: Problem + ?Sized>(
         }
     };
     Ending { outcome, steps_run: step, stationarity, last_dense_check, check_every }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOL: f64 = 1e-10;
+    const MIN: Standing = Standing::Minimum;
+    const SADDLE: Standing = Standing::NotMinimum { exact: false };
+    const STUCK: Standing = Standing::NotMinimum { exact: true };
+
+    fn at(stationarity: f64, norm: f64, standing: Standing) -> Option<Outcome> {
+        decide(9, stationarity, norm * norm, TOL, || standing)
+    }
+
+    #[test]
+    fn a_minimum_converges_exactly_when_the_absolute_test_passes() {
+        assert_eq!(at(1e-11, 1.0, MIN), Some(Outcome::Converged { step: 9 }));
+        assert_eq!(at(TOL, 1.0 - 1e-12, MIN), Some(Outcome::Converged { step: 9 }));
+        // The relative test alone (||w|| > 1) does not converge it; nor does it end the run.
+        assert_eq!(at(1.5 * TOL, 2.0, MIN), None);
+        assert_eq!(at(1e-9, 1.0, MIN), None);
+    }
+
+    #[test]
+    fn a_point_that_is_not_a_minimum_ends_only_as_a_fixed_point_relative_to_its_scale() {
+        // w ~ 0: tiny in absolute terms, not relative to ||w||: the run goes on.
+        assert_eq!(at(2e-13, 1e-12, SADDLE), None);
+        assert_eq!(at(1e-24, 1e-12, SADDLE), Some(Outcome::StationaryNotMinimum { step: 9 }));
+        assert_eq!(at(1e-11, 1.0, SADDLE), Some(Outcome::StationaryNotMinimum { step: 9 }));
+        assert_eq!(at(1e-9, 100.0, SADDLE), Some(Outcome::StationaryNotMinimum { step: 9 }));
+        assert_eq!(at(1e-9, 1.0, SADDLE), None);
+    }
+
+    #[test]
+    fn exact_fixed_points_end_at_any_scale_and_underflow_does_not() {
+        // w = 0 and a tiny dead neuron: every gradient is exactly zero.
+        assert_eq!(at(0.0, 0.0, STUCK), Some(Outcome::StationaryNotMinimum { step: 9 }));
+        assert_eq!(at(0.0, 1e-160, STUCK), Some(Outcome::StationaryNotMinimum { step: 9 }));
+        // A measure that underflowed to zero below the relative test's range is not trusted.
+        assert_eq!(at(0.0, 1e-160, SADDLE), None);
+        assert_eq!(at(0.0, 0.0, SADDLE), None);
+        // Where ||w|| is in range, a zero measure is a fixed point.
+        assert_eq!(at(0.0, 1e-90, SADDLE), Some(Outcome::StationaryNotMinimum { step: 9 }));
+    }
+
+    #[test]
+    fn the_standing_is_asked_only_when_a_test_passes() {
+        let asked = |stationarity: f64, norm_sq: f64| {
+            let mut asked = false;
+            decide(0, stationarity, norm_sq, TOL, || {
+                asked = true;
+                MIN
+            });
+            asked
+        };
+        assert!(!asked(1e-3, 1.0));
+        assert!(!asked(f64::NAN, 1.0));
+        assert!(asked(1e-11, 1.0));
+        assert!(asked(0.0, 0.0));
+    }
 }

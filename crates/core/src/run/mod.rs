@@ -6,14 +6,33 @@
 //! its configuration, seed and index, never on threads, on other runs or on its observer.
 //!
 //! Convergence rule: every `check_every` steps (and at the last step) the runner evaluates the
-//! stationarity of the update in use, the largest norm of a batch gradient the schedule can draw
-//! (full batch: `||grad L||`; random batches: `max_i ||grad l_i||`; cyclic: the largest window
-//! gradient; see [`UpdateSet`](crate::engine::UpdateSet)); the run has converged at the first check where it is at most
-//! `grad_tol`, i.e. the iterate is numerically a fixed point of every step it could take. The
-//! loss gap alone is not a stopping rule: the global minima form a manifold and mini-batch SGD
-//! keeps drifting along it towards a single data point long after the loss is minimal. A run
-//! whose `||w||^2` becomes non-finite or exceeds [`DIVERGED_NORM_SQ`] stops as `Diverged` at
-//! that step.
+//! stationarity `g` of the update in use, the largest norm of a batch gradient the schedule can
+//! draw (full batch: `||grad L||`; random batches: `max_i ||grad l_i||`; cyclic: the largest
+//! window gradient; see [`UpdateSet`](crate::engine::UpdateSet)). At that check the run
+//!
+//! - has **converged** (`Converged`) when `g <= grad_tol` and the iterate is a global minimum;
+//! - ends at a **stationary point that is not a minimum** (`StationaryNotMinimum`) when the
+//!   iterate is not a global minimum and is a fixed point of every step it could take: exactly
+//!   (no sample is active, `sigma(<w, x_i>) = 0` for every `i`, so every batch gradient is zero:
+//!   `w = 0`, a dead ReLU neuron), or relative to its own scale, `g <= grad_tol * ||w||`
+//!   (tested where `||w|| >= 1e-100`, [`RELATIVE_MIN_NORM_SQ`]; below, `g` underflows);
+//! - otherwise goes on.
+//!
+//! An iterate is a global minimum when its loss gap is at most half the smallest gap of a
+//! stationary point that is not one ([`model::stationary_gap`](crate::model::stationary_gap)):
+//! `1/(4n)` on orthonormal data, where every non-minimal stationary point has gap exactly
+//! `1/(2n)` and a converged iterate about `7 n g^2` at most (derived in [`crate::model`]);
+//! `(lambda_1 - lambda') / (4n)` for the linear activation on other data. Where `L*` is not
+//! known (ReLU on non-orthonormal data) an iterate counts as a minimum unless no sample is
+//! active, which is never a minimum on any data.
+//!
+//! So `w ~ 0` (a tiny `init_scale`) is not a stopping point: `g` is small there in absolute terms
+//! but about `2 ||u|| / n` or more, with `u` the data coordinates, far above `grad_tol ||w||`,
+//! and SGD escapes the saddle. A global minimum (`||w|| = 1`) converges at the same check as
+//! under the absolute test alone. The loss gap alone is not a stopping rule: the global minima
+//! form a manifold and mini-batch SGD keeps drifting along it towards a single data point long
+//! after the loss is minimal. A run whose `||w||^2` becomes non-finite or exceeds
+//! [`DIVERGED_NORM_SQ`] stops as `Diverged` at that step.
 //!
 //! The split is argmin's: the engine steps, the run-control loop (the private `control`
 //! module, written once for every model) decides when to check and when to stop, and
@@ -43,12 +62,24 @@ use rand_distr::{Distribution, StandardNormal};
 /// diverged.
 pub const DIVERGED_NORM_SQ: f64 = 1e20;
 
-/// How a run ended.
+/// The relative stationarity test `g <= grad_tol ||w||` of the convergence rule is made only
+/// where `||w||^2` is at least this (`||w|| >= 1e-100`): below, the squares inside the measure
+/// underflow and `g` can read zero where SGD still moves the iterate.
+pub const RELATIVE_MIN_NORM_SQ: f64 = 1e-200;
+
+/// How a run ended (the rule is in the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The stationarity measure was at most `grad_tol` at this step.
+    /// The stationarity measure was at most `grad_tol` at this step, at a global minimum.
     Converged {
         /// The step of the first passing check.
+        step: u64,
+    },
+    /// At this step the iterate was a fixed point of every step (exactly, or to within
+    /// `grad_tol` relative to `||w||`) but not a global minimum: `w = 0`, a dead ReLU neuron, a
+    /// saddle.
+    StationaryNotMinimum {
+        /// The step of the check.
         step: u64,
     },
     /// The step budget ran out first.
@@ -61,10 +92,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// `"converged"`, `"max_steps"` or `"diverged"`.
+    /// `"converged"`, `"stationary_not_minimum"`, `"max_steps"` or `"diverged"`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Converged { .. } => "converged",
+            Self::StationaryNotMinimum { .. } => "stationary_not_minimum",
             Self::MaxSteps => "max_steps",
             Self::Diverged { .. } => "diverged",
         }
@@ -94,7 +126,8 @@ pub struct RunResult {
     pub final_state: IterateState,
     /// The final iterate's metrics.
     pub final_metrics: IterateMetrics,
-    /// The identified limit point, on orthonormal data when one is found.
+    /// The identified limit point, on orthonormal data when one is found (never after a
+    /// divergence or at a stationary point that is not a minimum).
     pub limit: Option<LimitPoint>,
     /// The initial data coordinates `<w_0, x_i>`.
     pub init_coords: Vec<f64>,
