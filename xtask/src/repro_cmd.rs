@@ -267,3 +267,41 @@ fn check(
     }
     Ok(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ReproArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<ReproArgs, clap::Error> {
+        let mut argv = vec!["repro"];
+        argv.extend_from_slice(flags);
+        Wrapper::try_parse_from(argv).map(|w| w.args)
+    }
+
+    #[test]
+    fn a_shard_cannot_be_checked() {
+        let error = parse(&["--shard", "1/2", "--check"]).expect_err("refused");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(parse(&["--shard", "1/2"]).is_ok());
+    }
+
+    #[test]
+    fn shards_and_thread_counts_are_checked_before_any_work() {
+        assert_eq!(parse_shard("2/8"), Ok((2, 8)));
+        for bad in ["0/2", "3/2", "1/0", "x", "1/2/3"] {
+            assert!(parse_shard(bad).unwrap_err().starts_with(&format!("invalid --shard {bad}")), "{bad}");
+        }
+        let folder = std::env::temp_dir().join(format!("aesgd-repro-jobs-{}", std::process::id()));
+        let args = parse(&["--jobs", "0", "--out", folder.to_str().unwrap()]).unwrap();
+        let error = execute(&args).unwrap_err();
+        assert!(error.starts_with("invalid --jobs 0: worker threads must be in 1..="), "{error}");
+        assert!(!folder.exists(), "nothing may be written before the flags are checked");
+    }
+}

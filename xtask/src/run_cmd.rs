@@ -250,6 +250,18 @@ mod tests {
     }
 
     #[test]
+    fn gaussian_data_runs_from_the_command_line_as_in_specs() {
+        let (base, records) = run_grid(&parse(&[
+            "--n", "4", "--d", "16", "--data", "gaussian", "--batch", "1,4", "--seeds", "2", "--steps",
+            "2000",
+        ]))
+        .unwrap();
+        assert_eq!(base.data.name(), "gaussian");
+        assert_eq!(records.len(), 4);
+        assert!(records.iter().all(|r| r.data == "gaussian" && r.engine == "dense"));
+    }
+
+    #[test]
     fn errors_name_the_flag() {
         let message = run_grid(&parse(&["--n", "5", "--batch", "6"])).unwrap_err();
         assert!(message.contains("--batch 6") && message.contains("1..=5"), "{message}");

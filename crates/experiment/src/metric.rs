@@ -8,11 +8,18 @@
 //! definitions; nothing else lists metrics. Booleans are 0 or 1; `None` means undefined for
 //! that run.
 //!
+//! Architecture invariant: a degenerate run (diverged, or stopped at a stationary point that is
+//! not a minimum; [`OutcomeKind::is_degenerate`]) has no final metrics. Only the metrics about
+//! how a run ended (`converged`, `at_global_minimum`, `steps_run`) and about its start
+//! (`init_positive`) are defined for it, so it is never counted as a success of a proportion nor
+//! averaged into a mean: verdicts say how many runs were left out and why.
+//!
 //! To add a metric: add a variant to [`Metric`] (its serde name is the spec's word) and its arm
 //! in [`Metric::definition`], then regenerate the README table (`AESGD_UPDATE_DOCS=1 cargo test
 //! -p aesgd-experiment`).
 
 use crate::record::{Record, TrajectoryPoint};
+use crate::vocabulary::OutcomeKind;
 use aesgd_core::{Activation, RunConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -78,6 +85,8 @@ pub struct MetricDefinition {
     pub axis_label: &'static str,
     /// Whether figures draw it on a log axis.
     pub log_axis: bool,
+    /// Whether it is defined for a degenerate run (it describes how a run ended or started).
+    pub of_any_run: bool,
     /// Its value for a finished run.
     pub value: fn(&Record) -> Option<f64>,
     /// Its value at a trajectory point, if it is recorded along the trajectory.
@@ -91,7 +100,7 @@ fn flag(b: bool) -> Option<f64> {
 }
 
 fn converged(r: &Record) -> bool {
-    r.outcome == "converged"
+    r.outcome == OutcomeKind::Converged
 }
 
 impl Metric {
@@ -125,28 +134,36 @@ impl Metric {
             meaning,
             axis_label,
             log_axis: false,
+            of_any_run: false,
             value,
             over_steps: None,
             closed_form: None,
         };
         match self {
-            Self::Converged => {
-                plain("converged", "1 when the run converged by the stated rule, else 0", "converged", |r| {
-                    flag(converged(r))
-                })
-            }
-            Self::AtGlobalMinimum => plain(
-                "at_global_minimum",
-                "1 when converged with loss gap <= 1e-12 and an identified limit point, else 0",
-                "at global minimum",
-                |r| {
-                    flag(
-                        converged(r)
-                            && r.loss_gap.is_some_and(|g| g <= GLOBAL_MINIMUM_GAP)
-                            && r.limit_support.is_some(),
-                    )
-                },
-            ),
+            Self::Converged => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "converged",
+                    "1 when the run converged (to a global minimum) by the stated rule, else 0",
+                    "converged",
+                    |r| flag(converged(r)),
+                )
+            },
+            Self::AtGlobalMinimum => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "at_global_minimum",
+                    "1 when converged with loss gap <= 1e-12 and an identified limit point, else 0",
+                    "at global minimum",
+                    |r| {
+                        flag(
+                            converged(r)
+                                && r.loss_gap.is_some_and(|g| g <= GLOBAL_MINIMUM_GAP)
+                                && r.limit_support.is_some(),
+                        )
+                    },
+                )
+            },
             Self::Support => MetricDefinition {
                 over_steps: Some(|p| Some(p.support as f64)),
                 ..plain(
@@ -190,6 +207,7 @@ impl Metric {
             Self::LossGap => plain("loss_gap", "L(w) - L*", "loss gap", |r| r.loss_gap),
             Self::StepsRun => MetricDefinition {
                 log_axis: true,
+                of_any_run: true,
                 ..plain("steps_run", "steps taken", "steps run", |r| Some(r.steps_run as f64))
             },
             Self::SparseStep => MetricDefinition {
@@ -260,12 +278,15 @@ impl Metric {
                     )
                 },
             ),
-            Self::InitPositive => plain(
-                "init_positive",
-                "number of initially positive data coordinates u_0,i > 0",
-                "init positive",
-                |r| Some(r.init_positive as f64),
-            ),
+            Self::InitPositive => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "init_positive",
+                    "number of initially positive data coordinates u_0,i > 0",
+                    "init positive",
+                    |r| Some(r.init_positive as f64),
+                )
+            },
         }
     }
 
@@ -274,9 +295,14 @@ impl Metric {
         self.definition().name
     }
 
-    /// Its value for a run.
+    /// Its value for a run; `None` where undefined, and for a degenerate run unless the metric
+    /// describes how a run ended or started.
     pub fn value(self, record: &Record) -> Option<f64> {
-        (self.definition().value)(record)
+        let definition = self.definition();
+        if record.outcome.is_degenerate() && !definition.of_any_run {
+            return None;
+        }
+        (definition.value)(record)
     }
 }
 
@@ -371,7 +397,7 @@ mod tests {
     fn degenerate_runs_are_not_at_a_global_minimum() {
         let base = hand_made();
         let at = |r: &Record| Metric::AtGlobalMinimum.value(r);
-        assert_eq!(at(&Record { outcome: "max_steps".into(), ..base.clone() }), Some(0.0));
+        assert_eq!(at(&Record { outcome: OutcomeKind::MaxSteps, ..base.clone() }), Some(0.0));
         assert_eq!(at(&Record { loss_gap: Some(2e-12), ..base.clone() }), Some(0.0));
         assert_eq!(at(&Record { loss_gap: None, ..base.clone() }), Some(0.0));
         assert_eq!(at(&Record { limit_support: None, ..base.clone() }), Some(0.0));
@@ -380,6 +406,26 @@ mod tests {
         assert_eq!(Metric::SelectedRank.value(&bare), None);
         assert_eq!(Metric::SparseStep.value(&bare), None);
         assert_eq!(Metric::TraceLimitMinusIterate.value(&bare), None);
+    }
+
+    #[test]
+    fn degenerate_runs_have_no_final_metrics_but_say_how_they_ended() {
+        for outcome in [OutcomeKind::Diverged, OutcomeKind::StationaryNotMinimum] {
+            // A dead neuron still has support one (a negative coordinate): it is not a selection.
+            let r = Record { outcome, ..hand_made() };
+            for &m in Metric::ALL {
+                let expected = match m {
+                    Metric::Converged | Metric::AtGlobalMinimum => Some(0.0),
+                    Metric::StepsRun => Some(5000.0),
+                    Metric::InitPositive => Some(3.0),
+                    _ => None,
+                };
+                assert_eq!(m.value(&r), expected, "{m} of a {outcome} run");
+            }
+        }
+        // A run at the step budget keeps its metrics: it is the iterate after max_steps steps.
+        let budget = Record { outcome: OutcomeKind::MaxSteps, ..hand_made() };
+        assert_eq!(Metric::SinglePoint.value(&budget), Some(1.0));
     }
 
     #[test]

@@ -10,6 +10,16 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
 
+/// A configuration value in words: as written (`0.1`) when that is short, in scientific notation
+/// (`1e300`, `1e-12`) when it would otherwise take many digits. Labels and tables use it.
+pub fn parameter(x: f64) -> String {
+    if x == 0.0 || (x.is_finite() && (1e-4..1e6).contains(&x.abs())) {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
+}
+
 /// A float as written: a number, or one of the three words.
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -142,6 +152,17 @@ mod tests {
 
     fn same(a: f64, b: f64) -> bool {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn parameters_are_short() {
+        use super::parameter;
+        assert_eq!(parameter(0.1), "0.1");
+        assert_eq!(parameter(0.5), "0.5");
+        assert_eq!(parameter(20.0), "20");
+        assert_eq!(parameter(1e300), "1e300");
+        assert_eq!(parameter(1e-12), "1e-12");
+        assert_eq!(parameter(f64::NAN), "NaN");
     }
 
     #[test]

@@ -6,13 +6,14 @@
 //! meaning changes. This module runs nothing and stores nothing.
 
 use crate::key::{Recording, run_key};
+use crate::vocabulary::OutcomeKind;
 use aesgd_core::metrics::support_indices;
 use aesgd_core::trajectory::Snapshot;
 use aesgd_core::{Activation, Outcome, RunConfig, RunResult};
 use serde::{Deserialize, Serialize};
 
 /// The version of the record format and of the code's results; part of every cache key.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// One recorded point of a run's trajectory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,9 +64,10 @@ pub struct Record {
     pub engine: String,
     /// Steps taken.
     pub steps_run: u64,
-    /// "converged", "max_steps" or "diverged".
-    pub outcome: String,
-    /// The step at which the run converged or diverged; `None` at `max_steps`.
+    /// How the run ended.
+    pub outcome: OutcomeKind,
+    /// The step at which the run converged, stopped at a stationary point that is not a
+    /// minimum, or diverged; `None` at `max_steps`.
     pub outcome_step: Option<u64>,
     /// Stationarity at the end (`None` when the run diverged).
     #[serde(with = "crate::numbers::optional")]
@@ -160,7 +162,7 @@ impl Record {
             init_scale: config.init_scale,
             engine: result.engine.into(),
             steps_run: result.steps_run,
-            outcome: result.outcome.name().into(),
+            outcome: result.outcome.into(),
             outcome_step: match result.outcome {
                 Outcome::Converged { step }
                 | Outcome::StationaryNotMinimum { step }
@@ -220,7 +222,7 @@ pub(crate) mod tests {
             init_scale: 0.5,
             engine: "reduced".into(),
             steps_run: 5000,
-            outcome: "converged".into(),
+            outcome: OutcomeKind::Converged,
             outcome_step: Some(5000),
             stationarity: Some(1e-11),
             loss_gap: Some(1e-13),

@@ -8,9 +8,11 @@
 //! it only reports. This module computes; it does not format or write.
 
 use crate::metric::Metric;
+use crate::numbers::parameter;
 use crate::plan::{Experiment, Point};
 use crate::record::Record;
 use crate::spec::{Criterion, PassRule, StatisticRule};
+use crate::vocabulary::OutcomeKind;
 use aesgd_stats::{DEFAULT_LEVEL, Interval, mean_interval, paired_difference_interval, proportion_interval};
 use serde::{Deserialize, Serialize};
 
@@ -63,18 +65,28 @@ const DEFAULT_INIT_SCALE: f64 = 0.5;
 /// initialisation scale is added when it is not the default 0.5.
 pub fn group_label(p: &Point) -> String {
     let c = &p.config;
-    let mut label = format!(
-        "{}, n={}, d={}, b={}, eta={}, {}, {}",
-        c.activation,
-        c.n,
-        c.d,
-        c.batch,
-        c.eta,
-        c.schedule,
-        c.data.name()
-    );
-    if c.init_scale != DEFAULT_INIT_SCALE {
-        label.push_str(&format!(", s={}", c.init_scale));
+    label(c.activation.name(), c.n, c.d, c.batch, c.eta, c.schedule.name(), c.data.name(), c.init_scale)
+}
+
+/// The sweep point of a run, in the words of [`group_label`].
+pub fn record_group_label(r: &Record) -> String {
+    label(&r.activation, r.n, r.d, r.batch, r.eta, &r.schedule, &r.data, r.init_scale)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn label(
+    activation: &str,
+    n: usize,
+    d: usize,
+    b: usize,
+    eta: f64,
+    schedule: &str,
+    data: &str,
+    s: f64,
+) -> String {
+    let mut label = format!("{activation}, n={n}, d={d}, b={b}, eta={}, {schedule}, {data}", parameter(eta));
+    if s != DEFAULT_INIT_SCALE {
+        label.push_str(&format!(", s={}", parameter(s)));
     }
     label
 }
@@ -106,11 +118,32 @@ pub fn judge(pass: PassRule, interval: &Interval, every_run: bool) -> Option<boo
     }
 }
 
-/// The values of `metric` over runs, or why some run has none.
+/// The values of `metric` over runs, or why some run has none: degenerate runs are counted by
+/// outcome, so the reason says which runs were left out.
 fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String> {
     let values: Vec<f64> = runs.iter().filter_map(|r| metric.value(r)).collect();
     if values.len() < runs.len() {
-        return Err(format!("{} of {} runs have no {metric}", runs.len() - values.len(), runs.len()));
+        let left_out =
+            |o: OutcomeKind| runs.iter().filter(|r| r.outcome == o && metric.value(r).is_none()).count();
+        let mut why: Vec<String> = OutcomeKind::ALL
+            .iter()
+            .filter(|o| o.is_degenerate())
+            .map(|&o| (o, left_out(o)))
+            .filter(|&(_, count)| count > 0)
+            .map(|(o, count)| format!("{count} {o}"))
+            .collect();
+        let degenerate: usize =
+            OutcomeKind::ALL.iter().filter(|o| o.is_degenerate()).map(|&o| left_out(o)).sum();
+        let others = runs.len() - values.len() - degenerate;
+        if others > 0 {
+            why.push(format!("{others} without it"));
+        }
+        return Err(format!(
+            "{} of {} runs have no {metric}: {}",
+            runs.len() - values.len(),
+            runs.len(),
+            why.join(", ")
+        ));
     }
     Ok(values)
 }
@@ -307,10 +340,36 @@ mod tests {
         let mut some = runs(&[1, 1, 1]);
         some[1].selected_rank = None;
         let missing = evaluate(&rank, &p, &some, None);
-        assert_eq!(missing.undefined.as_deref(), Some("1 of 3 runs have no selected_rank"));
+        assert_eq!(missing.undefined.as_deref(), Some("1 of 3 runs have no selected_rank: 1 without it"));
         assert_eq!(missing.pass, Some(false));
         let report = Criterion { pass: PassRule::Report, ..rank };
         assert_eq!(evaluate(&report, &p, &some, None).pass, None);
+    }
+
+    #[test]
+    fn degenerate_runs_are_never_averaged_nor_counted_as_successes() {
+        let p = point(2, 0.1);
+        let mut some = runs(&[1, 1, 1, 1]);
+        some[1].outcome = OutcomeKind::Diverged;
+        some[2].outcome = OutcomeKind::StationaryNotMinimum;
+        let mean = criterion(StatisticRule::Mean, PassRule::CiWithin(0.0, 2.0));
+        let result = evaluate(&mean, &p, &some, None);
+        assert_eq!(result.pass, Some(false));
+        assert_eq!(
+            result.undefined.as_deref(),
+            Some("2 of 4 runs have no support: 1 stationary_not_minimum, 1 diverged")
+        );
+        // Both have support one, yet neither selected a point.
+        let single = Criterion {
+            metric: Metric::SinglePoint,
+            ..criterion(
+                StatisticRule::Proportion { comparison: Comparison::Equal, value: 1.0 },
+                PassRule::All,
+            )
+        };
+        let result = evaluate(&single, &p, &some, None);
+        assert_eq!(result.pass, Some(false));
+        assert_eq!(result.estimate.map(|i| i.estimate), Some(0.5));
     }
 
     #[test]
@@ -341,7 +400,9 @@ mod tests {
     fn group_labels_name_a_non_default_scale() {
         let p = point(2, 0.1);
         assert_eq!(group_label(&p), "relu, n=4, d=4, b=2, eta=0.1, random, basis");
+        let record = Record { n: 4, d: 4, batch: 2, ..hand_made() };
+        assert_eq!(record_group_label(&record), group_label(&p));
         let scaled = Point { config: RunConfig { init_scale: 1e-12, ..p.config.clone() }, ..p };
-        assert_eq!(group_label(&scaled), "relu, n=4, d=4, b=2, eta=0.1, random, basis, s=0.000000000001");
+        assert_eq!(group_label(&scaled), "relu, n=4, d=4, b=2, eta=0.1, random, basis, s=1e-12");
     }
 }

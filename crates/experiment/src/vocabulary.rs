@@ -30,7 +30,8 @@ macro_rules! words {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
+                // `pad`, not `write_str`: a table's width and alignment apply to the word.
+                f.pad(self.name())
             }
         }
     };
@@ -69,6 +70,41 @@ words! {
         Orthonormal => "orthonormal",
         /// Independent Gaussian vectors, nearly orthogonal when `d >> n`.
         Gaussian => "gaussian",
+    }
+}
+
+words! {
+    /// How a run ended (the words of [`aesgd_core::Outcome::name`]).
+    OutcomeKind {
+        /// Converged to a global minimum by the stated rule.
+        Converged => "converged",
+        /// A fixed point of every step that is not a global minimum (`w = 0`, a dead neuron).
+        StationaryNotMinimum => "stationary_not_minimum",
+        /// The step budget ran out first.
+        MaxSteps => "max_steps",
+        /// The iterate became non-finite or too large.
+        Diverged => "diverged",
+    }
+}
+
+impl OutcomeKind {
+    /// Whether a run that ended this way has no meaningful final metrics: a diverged run, or
+    /// one stuck at a stationary point that is not a minimum. Such runs are never counted as
+    /// successes or averaged into an estimate.
+    pub fn is_degenerate(self) -> bool {
+        matches!(self, Self::Diverged | Self::StationaryNotMinimum)
+    }
+}
+
+impl From<aesgd_core::Outcome> for OutcomeKind {
+    fn from(o: aesgd_core::Outcome) -> Self {
+        use aesgd_core::Outcome;
+        match o {
+            Outcome::Converged { .. } => Self::Converged,
+            Outcome::StationaryNotMinimum { .. } => Self::StationaryNotMinimum,
+            Outcome::MaxSteps => Self::MaxSteps,
+            Outcome::Diverged { .. } => Self::Diverged,
+        }
     }
 }
 
@@ -243,6 +279,7 @@ mod tests {
         round_trips(ScheduleKind::ALL);
         round_trips(DataKind::ALL);
         round_trips(Kind::ALL);
+        round_trips(OutcomeKind::ALL);
         round_trips(Statistic::ALL);
         round_trips(Comparison::ALL);
         round_trips(PassKind::ALL);
@@ -274,6 +311,15 @@ mod tests {
         }
         for &d in DataKind::ALL {
             assert_eq!(aesgd_core::DataSpec::from(d).name(), d.name());
+        }
+        use aesgd_core::Outcome;
+        for o in [
+            Outcome::Converged { step: 1 },
+            Outcome::StationaryNotMinimum { step: 1 },
+            Outcome::MaxSteps,
+            Outcome::Diverged { step: 1 },
+        ] {
+            assert_eq!(OutcomeKind::from(o).name(), o.name());
         }
     }
 }

@@ -49,6 +49,31 @@ fn runs_that_diverge_or_overflow_are_cached_and_read_back() {
 }
 
 #[test]
+fn a_diverged_run_is_never_averaged_and_its_criterion_says_why() {
+    let out = folder("judged");
+    let cache = FileCache::in_output(&out);
+    let criteria = "[[criterion]]\nname = \"m\"\nstatistic = \"mean\"\nmetric = \"align_init\"\npass = \"ci_within\"\nwithin = [0, 1]\n[[criterion]]\nname = \"p\"\nstatistic = \"proportion\"\nmetric = \"single_point\"\nop = \"==\"\nvalue = 1\npass = \"all\"";
+    let plan = Plan::new(vec![spec("j", &SMALL.replace("[0.1]", "[1e300]"), criteria)], false).unwrap();
+    run_all(&plan, &cache);
+    let records = plan.records(&cache).unwrap();
+    for r in records[0].iter().flatten() {
+        assert_eq!(r.outcome, aesgd_experiment::vocabulary::OutcomeKind::Diverged);
+        // The first step that moves the iterate takes it past the bound.
+        assert_eq!(r.outcome_step, Some(r.steps_run));
+        assert!(r.steps_run >= 1 && r.steps_run <= 20, "{}", r.steps_run);
+    }
+    let claim = judge_experiment(&plan.experiments[0], &records[0]);
+    assert_eq!(claim.pass, Some(false));
+    for r in claim.results.iter().filter(|r| r.criterion == "m") {
+        assert_eq!(r.undefined.as_deref(), Some("3 of 3 runs have no align_init: 3 diverged"));
+    }
+    for r in claim.results.iter().filter(|r| r.criterion == "p") {
+        assert_eq!(r.estimate.as_ref().map(|i| i.estimate), Some(0.0));
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
 fn fresh_clears_only_the_selected_runs() {
     let out = folder("fresh");
     let cache = FileCache::in_output(&out);

@@ -4,7 +4,7 @@ use aesgd_experiment::Record;
 use std::fmt::Write as _;
 
 /// The header line.
-pub const CSV_COLUMNS: &str = "seed,run_index,activation,n,d,batch,eta,schedule,data,engine,steps_run,outcome,stationarity,loss_gap,norm,support,linf_ratio,effective_support,align_init,align_gd_limit,selected,selected_rank,sparse_step,limit_support,hessian_trace_limit,hessian_lambda_max_limit,hessian_trace_iterate,init_positive,wall_seconds";
+pub const CSV_COLUMNS: &str = "seed,run_index,activation,n,d,batch,eta,schedule,data,engine,steps_run,outcome,outcome_step,stationarity,loss_gap,norm,support,linf_ratio,effective_support,align_init,align_gd_limit,selected,selected_rank,sparse_step,limit_support,hessian_trace_limit,hessian_lambda_max_limit,hessian_trace_iterate,init_positive,wall_seconds";
 
 /// The CSV text of some runs; undefined values are empty fields.
 pub fn csv(records: &[Record]) -> String {
@@ -14,7 +14,7 @@ pub fn csv(records: &[Record]) -> String {
     for r in records {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{:?},{},{},{},{},{},{},{},{:?},{},{:?},{:?},{:?},{},{},{},{},{},{},{},{:?},{},{:?}",
+            "{},{},{},{},{},{},{:?},{},{},{},{},{},{},{},{},{:?},{},{:?},{:?},{:?},{},{},{},{},{},{},{},{:?},{},{:?}",
             r.seed,
             r.run_index,
             r.activation,
@@ -27,6 +27,7 @@ pub fn csv(records: &[Record]) -> String {
             r.engine,
             r.steps_run,
             r.outcome,
+            r.outcome_step.map_or(String::new(), |s| s.to_string()),
             opt(r.stationarity),
             opt(r.loss_gap),
             r.norm,

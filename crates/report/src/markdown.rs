@@ -3,7 +3,9 @@
 
 use crate::provenance::Provenance;
 use crate::text::{estimate_text, seeds_text, verdict_word};
-use aesgd_experiment::ClaimResult;
+use aesgd_experiment::verdict::record_group_label;
+use aesgd_experiment::vocabulary::OutcomeKind;
+use aesgd_experiment::{ClaimResult, Record};
 use std::fmt::Write as _;
 
 /// A one-line-per-experiment table for the terminal.
@@ -49,8 +51,47 @@ pub fn claims_md(claims: &[ClaimResult], quick: bool) -> String {
     md
 }
 
-/// `REPORT.md`.
-pub fn report_md(claims: &[ClaimResult], provenance: &Provenance) -> String {
+/// The most run indices one row of the unfinished-runs table lists.
+const LISTED_RUNS: usize = 8;
+
+/// The runs of an experiment that did not converge, one row per sweep point and outcome, or
+/// nothing when every run converged. Degenerate runs are left out of every estimate (the
+/// criteria say how many); this table says which they are and at which step they ended.
+pub fn unfinished_md(records: &[Record]) -> String {
+    let mut rows: Vec<(String, OutcomeKind, Vec<String>)> = Vec::new();
+    for r in records.iter().filter(|r| r.outcome != OutcomeKind::Converged) {
+        let group = record_group_label(r);
+        let at = format!("run {} at step {}", r.run_index, r.outcome_step.unwrap_or(r.steps_run));
+        match rows.iter_mut().find(|(g, o, _)| *g == group && *o == r.outcome) {
+            Some(row) => row.2.push(at),
+            None => rows.push((group, r.outcome, vec![at])),
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let total: usize = rows.iter().map(|r| r.2.len()).sum();
+    let mut md = format!(
+        "Runs that did not converge: {total} of {}.\n\n| sweep point | outcome | runs |\n|---|---|---|\n",
+        records.len()
+    );
+    for (group, outcome, runs) in rows {
+        let mut listed = runs.iter().take(LISTED_RUNS).cloned().collect::<Vec<_>>().join(", ");
+        if runs.len() > LISTED_RUNS {
+            listed.push_str(&format!(" and {} more", runs.len() - LISTED_RUNS));
+        }
+        let _ = writeln!(md, "| {group} | {outcome} | {} ({listed}) |", runs.len());
+    }
+    md.push('\n');
+    md
+}
+
+/// `REPORT.md`; `records` are every experiment's runs by experiment id.
+pub fn report_md(
+    claims: &[ClaimResult],
+    records: &[(String, Vec<Record>)],
+    provenance: &Provenance,
+) -> String {
     let mut md = String::from("# aesgd reproduction report\n\n");
     let _ = writeln!(
         md,
@@ -88,6 +129,9 @@ pub fn report_md(claims: &[ClaimResult], provenance: &Provenance) -> String {
                 );
             }
             md.push('\n');
+        }
+        if let Some((_, runs)) = records.iter().find(|(id, _)| *id == c.id) {
+            md.push_str(&unfinished_md(runs));
         }
         for f in &c.figures {
             let _ = writeln!(md, "![{f}](figures/{f})\n");
@@ -135,9 +179,41 @@ mod tests {
     }
 
     #[test]
+    fn runs_that_did_not_converge_are_listed_with_their_step() {
+        let config = aesgd_core::RunConfig { n: 4, d: 4, batch: 2, max_steps: 3000, ..Default::default() };
+        let run = |eta: f64, k: u64| {
+            aesgd_experiment::executor::run_one(
+                &aesgd_core::RunConfig { eta, ..config.clone() },
+                aesgd_experiment::Recording::Off,
+                0,
+                k,
+            )
+            .unwrap()
+        };
+        let converged = aesgd_core::RunConfig { max_steps: 10_000_000, ..config.clone() };
+        let good =
+            aesgd_experiment::executor::run_one(&converged, aesgd_experiment::Recording::Off, 0, 0).unwrap();
+        assert_eq!(unfinished_md(std::slice::from_ref(&good)), "");
+        let records: Vec<Record> = (0..14).map(|k| run(1e300, k)).chain([run(0.1, 0), good]).collect();
+        let md = unfinished_md(&records);
+        assert!(md.starts_with("Runs that did not converge: 15 of 16."), "{md}");
+        // At eta = 1e300 a run diverges at its first step, unless its neuron is dead from the
+        // start (every coordinate negative), which ends it at step 0.
+        let count = |o: OutcomeKind| records.iter().filter(|r| r.outcome == o).count();
+        let (diverged, dead) = (count(OutcomeKind::Diverged), count(OutcomeKind::StationaryNotMinimum));
+        assert_eq!(diverged + dead, 14);
+        assert!(diverged > LISTED_RUNS, "{diverged}");
+        let group = "| relu, n=4, d=4, b=2, eta=1e300, random, basis";
+        assert!(md.contains(&format!("{group} | diverged | {diverged} (run 0 at step 1,")), "{md}");
+        assert!(md.contains(&format!(" and {} more) |", diverged - LISTED_RUNS)), "{md}");
+        assert!(md.contains(&format!("{group} | stationary_not_minimum | {dead} (")), "{md}");
+        assert!(md.contains("| max_steps | 1 (run 0 at step 3000) |"), "{md}");
+    }
+
+    #[test]
     fn reports_render_defined_and_undefined_estimates() {
         let provenance = Provenance::new("abc".into(), true, 2, 1.0, 16, 16);
-        let md = report_md(&[claim()], &provenance);
+        let md = report_md(&[claim()], &[], &provenance);
         assert!(md.contains("Mode: **quick**; code revision `abc`; 16 runs."), "{md}");
         assert!(md.contains("Regenerate with `cargo xtask repro --quick`"));
         assert!(md.contains("> Line one.\n> Line two."));

@@ -9,10 +9,9 @@
 use crate::text::short;
 use aesgd_core::RunConfig;
 use aesgd_experiment::Record;
+use aesgd_experiment::numbers::parameter;
+use aesgd_experiment::vocabulary::OutcomeKind;
 use std::fmt::Write as _;
-
-/// The outcomes a run can end with, in the order the summary counts them.
-const OUTCOMES: [&str; 4] = ["converged", "stationary_not_minimum", "max_steps", "diverged"];
 
 /// `x` with `precision` decimals when it is finite and below `1e6` in magnitude, compactly
 /// otherwise.
@@ -22,16 +21,6 @@ fn number(x: f64, precision: usize) -> String {
 
 fn optional(x: Option<f64>, precision: usize) -> String {
     x.map_or_else(|| "-".into(), |v| number(v, precision))
-}
-
-/// A configuration value as written (`0.1`), or in scientific notation (`1e300`, `1e-12`) when it
-/// would otherwise take many digits.
-fn parameter(x: f64) -> String {
-    if x == 0.0 || (x.is_finite() && (1e-4..1e6).contains(&x.abs())) {
-        x.to_string()
-    } else {
-        format!("{x:e}")
-    }
 }
 
 /// `lo..hi` over the defined finite values, `-` when there is none, and how many were not.
@@ -65,7 +54,7 @@ pub fn run_table(base: &RunConfig, records: &[Record]) -> String {
         base.data.name(),
         parameter(base.init_scale)
     );
-    let width = records.iter().map(|r| r.outcome.len()).fold(10, usize::max);
+    let width = records.iter().map(|r| r.outcome.name().len()).fold(10, usize::max);
     let _ = writeln!(
         out,
         "{:>5} {:>4} {:>width$} {:>11} {:>9} {:>7} {:>7} {:>6} {:>7} {:>7} {:>5} {:>8} {:>8} {:>7}",
@@ -122,14 +111,10 @@ pub fn run_table(base: &RunConfig, records: &[Record]) -> String {
 fn summary(rows: &[&Record]) -> String {
     let total = rows.len();
     let count = |f: &dyn Fn(&Record) -> bool| rows.iter().filter(|r| f(r)).count();
-    let mut counts: Vec<String> =
-        OUTCOMES.iter().map(|&o| format!("{o} {}/{total}", count(&|r| r.outcome == o))).collect();
-    let other = count(&|r| !OUTCOMES.contains(&r.outcome.as_str()));
-    if other > 0 {
-        counts.push(format!("other {other}/{total}"));
-    }
-    let converged = count(&|r| r.outcome == "converged");
-    let single = count(&|r| r.outcome == "converged" && r.support == 1);
+    let counts: Vec<String> =
+        OutcomeKind::ALL.iter().map(|&o| format!("{o} {}/{total}", count(&|r| r.outcome == o))).collect();
+    let converged = count(&|r| r.outcome == OutcomeKind::Converged);
+    let single = count(&|r| r.outcome == OutcomeKind::Converged && r.support == 1);
     let values = |f: &dyn Fn(&Record) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     format!(
         "{}; single data point {single} of {converged} converged; support {}; cos(w, w0) {}; trH(limit) {}",
@@ -161,7 +146,7 @@ mod tests {
             init_scale: 0.5,
             engine: "reduced".into(),
             steps_run: 5000,
-            outcome: outcome.into(),
+            outcome: *OutcomeKind::ALL.iter().find(|o| o.name() == outcome).expect("an outcome word"),
             outcome_step: (outcome != "max_steps").then_some(5000),
             stationarity: Some(if converged { 1e-11 } else { 0.0 }),
             loss_gap: Some(if converged { 1e-13 } else { 0.125 }),

@@ -78,7 +78,10 @@ pub fn write_all(out: &Path, outputs: &Outputs<'_>) -> Result<Vec<String>, Repor
     let file = ClaimsFile { mode: outputs.provenance.mode.into(), claims: outputs.claims.to_vec() };
     write_atomic(&out.join("claims.json"), json("claims.json", &file)?.as_bytes())?;
     write_atomic(&out.join("claims.md"), claims_md(outputs.claims, quick).as_bytes())?;
-    write_atomic(&out.join("REPORT.md"), report_md(outputs.claims, outputs.provenance).as_bytes())?;
+    write_atomic(
+        &out.join("REPORT.md"),
+        report_md(outputs.claims, outputs.records, outputs.provenance).as_bytes(),
+    )?;
     let style = Style::default();
     for (id, plot) in outputs.figures {
         let svg = render(plot, &style).map_err(|e| ReportError::figure(id, e.to_string()))?;
