@@ -241,6 +241,52 @@ impl BatchSampler {
     }
 }
 
+impl BatchSampler {
+    /// Whether the schedule is [`Schedule::Random`], the schedule with a loop of its own in
+    /// [`BatchSampler::run`] and [`BatchSampler::step_once`].
+    #[inline(always)]
+    pub(crate) fn is_random(&self) -> bool {
+        self.arrangement.schedule == Schedule::Random
+    }
+
+    /// One batch of a run of steps, handed to `stepper` with a [`Lookahead`] for the next one
+    /// when `more` says that the run takes another batch: one round of the loop of
+    /// [`BatchSampler::run`], for a caller that interleaves the steps of several samplers (the
+    /// grouped runs of [`crate::run::run_group`]). `RANDOM` must say whether the schedule is
+    /// [`Schedule::Random`] ([`BatchSampler::is_random`]).
+    ///
+    /// Calls with `more` true on every batch but the last of a run hand out the batches of
+    /// [`BatchSampler::run`] over as many steps, from the same random numbers in the same
+    /// order; the drawn-ahead flag is kept in the sampler between calls rather than in a
+    /// register.
+    #[inline(always)]
+    pub(crate) fn step_once<const RANDOM: bool, R: Rng + ?Sized, S: Stepper<R>>(
+        &mut self,
+        rng: &mut R,
+        more: bool,
+        stepper: &mut S,
+    ) -> ControlFlow<()> {
+        debug_assert_eq!(RANDOM, self.is_random());
+        let Self { draws, arrangement } = self;
+        let needs_draws = |arrangement: &Arrangement| RANDOM || arrangement.next_needs_draws();
+        if needs_draws(arrangement) && !draws.ready {
+            draws.plan.draw(rng);
+        }
+        let mut ready = false;
+        if RANDOM {
+            draws.plan.swap_tail(&mut arrangement.order);
+        } else {
+            arrangement.apply(&draws.plan);
+        }
+        let wanted = more && needs_draws(arrangement);
+        let mut ahead = Lookahead { plan: &mut draws.plan, ready: &mut ready, rng, wanted };
+        let batch = if RANDOM { arrangement.random_batch() } else { arrangement.batch() };
+        let flow = stepper.step(batch, &mut ahead);
+        draws.ready = ready;
+        flow
+    }
+}
+
 impl Arrangement {
     /// The current batch of the Random schedule: the end of `order` holds the smaller side.
     #[inline(always)]

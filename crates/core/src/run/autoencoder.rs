@@ -4,13 +4,13 @@
 //! This module holds everything of a run that is specific to `f_w(x) = sigma(<w, x>) w`;
 //! when to check, stop and show the iterate is decided by [`mod@super::control`].
 
-use super::control::{Ending, Problem, Standing};
+use super::control::{Ending, Lane, Problem, Standing};
 use super::observe::Observer;
 use super::{Outcome, RunResult};
 use crate::batch::BatchSampler;
 use crate::config::{EngineChoice, RunConfig};
 use crate::data::Data;
-use crate::engine::{DenseEngine, Engine, ReducedEngine, UpdateSet};
+use crate::engine::{DenseEngine, Engine, GroupMember, ReducedEngine, UpdateSet, advance_group};
 use crate::error::ConfigError;
 use crate::metrics::{MetricContext, iterate_metrics, limit_point, support_size};
 use crate::model::{gd_limit_coords, minimum_loss, stable_norm, stationary_gap};
@@ -19,7 +19,7 @@ use rand::rngs::ChaCha8Rng;
 /// One run of the single-neuron autoencoder: the engine at its current iterate and what its
 /// metrics need besides the iterate.
 pub(crate) struct Autoencoder<'a> {
-    engine: Box<dyn Engine + 'a>,
+    engine: AnyEngine<'a>,
     data: &'a Data,
     config: &'a RunConfig,
     updates: UpdateSet,
@@ -30,6 +30,29 @@ pub(crate) struct Autoencoder<'a> {
     /// An iterate with a loss gap at most this is a global minimum: half the smallest gap of a
     /// stationary point that is not one ([`stationary_gap`]), where that is known.
     minimum_gap_tol: Option<f64>,
+}
+
+/// The engine of a run: an enum rather than a trait object, so that grouped runs
+/// ([`Problem::advance_group`]) can reach their reduced engines as such.
+enum AnyEngine<'a> {
+    Dense(DenseEngine<'a>),
+    Reduced(ReducedEngine<'a>),
+}
+
+impl<'a> AnyEngine<'a> {
+    fn get(&self) -> &(dyn Engine + 'a) {
+        match self {
+            Self::Dense(engine) => engine,
+            Self::Reduced(engine) => engine,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut (dyn Engine + 'a) {
+        match self {
+            Self::Dense(engine) => engine,
+            Self::Reduced(engine) => engine,
+        }
+    }
 }
 
 impl<'a> Autoencoder<'a> {
@@ -51,10 +74,12 @@ impl<'a> Autoencoder<'a> {
                 format!("must be {} finite numbers", data.d()),
             ));
         }
-        let engine: Box<dyn Engine + 'a> = match config.engine {
-            EngineChoice::Dense => Box::new(DenseEngine::new(data, config.activation, config.eta, w0)),
+        let engine = match config.engine {
+            EngineChoice::Dense => {
+                AnyEngine::Dense(DenseEngine::new(data, config.activation, config.eta, w0))
+            }
             EngineChoice::Auto if !data.is_orthonormal() => {
-                Box::new(DenseEngine::new(data, config.activation, config.eta, w0))
+                AnyEngine::Dense(DenseEngine::new(data, config.activation, config.eta, w0))
             }
             EngineChoice::Reduced if !data.is_orthonormal() => {
                 return Err(ConfigError::new(
@@ -68,7 +93,7 @@ impl<'a> Autoencoder<'a> {
                 ));
             }
             EngineChoice::Auto | EngineChoice::Reduced => {
-                Box::new(ReducedEngine::new(data, config.activation, config.eta, w0))
+                AnyEngine::Reduced(ReducedEngine::new(data, config.activation, config.eta, w0))
             }
         };
         let init_coords = data.coords(w0);
@@ -104,7 +129,7 @@ impl<'a> Autoencoder<'a> {
     /// The result of a run that ended as `ending`: the final iterate measured, its limit point
     /// identified (unless it diverged or stopped at a stationary point that is not a minimum). Seed and run index are 0; the caller fills them in.
     pub(crate) fn finish(self, ending: Ending) -> RunResult {
-        let final_state = self.engine.state();
+        let final_state = self.engine.get().state();
         let ctx = self.context();
         let final_metrics = iterate_metrics(&final_state, &ctx);
         let limit = match ending.outcome {
@@ -114,7 +139,7 @@ impl<'a> Autoencoder<'a> {
         RunResult {
             seed: 0,
             run_index: 0,
-            engine: self.engine.name(),
+            engine: self.engine.get().name(),
             outcome: ending.outcome,
             steps_run: ending.steps_run,
             final_stationarity: ending.stationarity,
@@ -137,23 +162,57 @@ impl Problem for Autoencoder<'_> {
         steps: u64,
         stop_above: f64,
     ) -> u64 {
-        self.engine.advance(sampler, rng, steps, stop_above)
+        self.engine.get_mut().advance(sampler, rng, steps, stop_above)
+    }
+
+    /// The lanes' steps interleaved when every lane has the reduced engine
+    /// ([`advance_group`]); one lane after the other otherwise (the dense engine's step is
+    /// long enough to keep the processor busy on its own).
+    fn advance_group(lanes: &mut [Lane<'_, Self>], steps: u64, stop_above: f64) {
+        let count = lanes.len();
+        let mut members: Vec<GroupMember<'_, '_>> = Vec::with_capacity(count);
+        for lane in lanes.iter_mut() {
+            match &mut lane.problem.engine {
+                AnyEngine::Reduced(engine) => {
+                    members.push(GroupMember {
+                        engine,
+                        sampler: &mut *lane.sampler,
+                        rng: &mut *lane.rng,
+                        taken: 0,
+                    });
+                }
+                AnyEngine::Dense(_) => break,
+            }
+        }
+        if members.len() == count {
+            advance_group(&mut members, steps, stop_above);
+            let taken: Vec<u64> = members.iter().map(|member| member.taken).collect();
+            drop(members);
+            for (lane, taken) in lanes.iter_mut().zip(taken) {
+                lane.taken = taken;
+            }
+        } else {
+            drop(members);
+            for lane in lanes {
+                lane.taken = lane.problem.advance(lane.sampler, lane.rng, steps, stop_above);
+            }
+        }
     }
 
     #[inline]
     fn norm_sq(&self) -> f64 {
-        self.engine.norm_sq()
+        self.engine.get().norm_sq()
     }
 
     fn stationarity(&self) -> f64 {
-        self.engine.stationarity(self.updates)
+        self.engine.get().stationarity(self.updates)
     }
 
     /// Not a minimum when no sample is active (exactly stationary, never a minimum on any data)
     /// or when the loss gap exceeds `minimum_gap_tol`; a minimum otherwise, including where
     /// `L*` or the tolerance is unknown (ReLU on non-orthonormal data).
     fn standing(&self) -> Standing {
-        let state = self.engine.state();
+        let state = self.engine.get().state();
         let activation = self.config.activation;
         if state.u.iter().all(|&u| activation.value(u) == 0.0) {
             return Standing::NotMinimum { exact: true };
@@ -166,11 +225,11 @@ impl Problem for Autoencoder<'_> {
     }
 
     fn is_dense(&self) -> bool {
-        support_size(&self.engine.state().u, self.config.support_threshold) > 1
+        support_size(&self.engine.get().state().u, self.config.support_threshold) > 1
     }
 
     fn show(&self, step: u64, last: bool, observer: &mut dyn Observer) {
-        let state = self.engine.state();
+        let state = self.engine.get().state();
         let metrics = iterate_metrics(&state, &self.context());
         if last {
             observer.on_final(step, &state, &metrics);

@@ -28,6 +28,20 @@ pub(crate) trait Problem {
         stop_above: f64,
     ) -> u64;
 
+    /// [`Problem::advance`] on each of `lanes`, every one up to `steps` steps with its own
+    /// sampler and generator, setting each lane's `taken`: the same steps, bit for bit, as
+    /// advancing the lanes one after the other, which is the default. A model overrides it to
+    /// interleave the lanes' steps so that their chains of dependent operations overlap (the
+    /// runs of a group share their configuration).
+    fn advance_group(lanes: &mut [Lane<'_, Self>], steps: u64, stop_above: f64)
+    where
+        Self: Sized,
+    {
+        for lane in lanes {
+            lane.taken = lane.problem.advance(lane.sampler, lane.rng, steps, stop_above);
+        }
+    }
+
     /// The squared norm of the iterate, the quantity of the divergence rule; in O(1).
     fn norm_sq(&self) -> f64;
 
@@ -130,6 +144,101 @@ impl Ending {
     }
 }
 
+/// The run-control state of one run between two stops: where it is, its next check and its
+/// observer's next watched step, and what its checks found so far. [`control`] and
+/// [`control_group`] drive it the same way, so a run stops, checks and shows its iterate at the
+/// same steps whether it is stepped alone or in a group.
+struct Controller {
+    limits: Limits,
+    watching: bool,
+    /// The next step to show the observer (`u64::MAX`: none).
+    next_watch: u64,
+    /// The next multiple of `check_every` (a counter, not a division on every step).
+    next_check: u64,
+    step: u64,
+    stationarity: f64,
+    last_dense_check: Option<u64>,
+}
+
+impl Controller {
+    fn new(limits: Limits, observer: &dyn Observer) -> Self {
+        let watching = observer.next_watch(0).is_some();
+        Self {
+            limits,
+            watching,
+            next_watch: if watching { 0 } else { u64::MAX },
+            next_check: 0,
+            step: 0,
+            stationarity: f64::NAN,
+            last_dense_check: None,
+        }
+    }
+
+    /// What happens at the current step: the convergence check if one is due (or the budget is
+    /// spent), the end of the budget, and showing the iterate if the observer asked for this
+    /// step or the run ends here. Returns the outcome when the run ends at this step. At a step
+    /// that is none of these stops it does nothing.
+    fn at_stop<P: Problem + ?Sized>(&mut self, problem: &P, observer: &mut dyn Observer) -> Option<Outcome> {
+        let Limits { max_steps, check_every, grad_tol } = self.limits;
+        let step = self.step;
+        let mut end = None;
+        if step == self.next_check || step == max_steps {
+            if step == self.next_check {
+                self.next_check = self.next_check.saturating_add(check_every);
+            }
+            if problem.is_dense() {
+                self.last_dense_check = Some(step);
+            }
+            self.stationarity = problem.stationarity();
+            observer.on_check(step, self.stationarity);
+            end = decide(step, self.stationarity, problem.norm_sq(), grad_tol, || problem.standing());
+        }
+        if end.is_none() && step >= max_steps {
+            end = Some(Outcome::MaxSteps);
+        }
+        if self.watching && (step == self.next_watch || end.is_some()) {
+            problem.show(step, end.is_some(), observer);
+            let after = step.saturating_add(1);
+            self.next_watch = observer.next_watch(after).map_or(u64::MAX, |s| s.max(after));
+        }
+        end
+    }
+
+    /// The next stop after the current step: a watched step, a check or the end of the budget.
+    fn next_stop(&self) -> u64 {
+        self.next_watch.min(self.next_check).min(self.limits.max_steps)
+    }
+
+    /// Books `taken` steps of [`Problem::advance`]; returns `Diverged` when the iterate is past
+    /// the divergence bound (the final iterate is then shown to a watching observer).
+    fn advanced<P: Problem + ?Sized>(
+        &mut self,
+        taken: u64,
+        problem: &P,
+        observer: &mut dyn Observer,
+    ) -> Option<Outcome> {
+        self.step += taken;
+        if !past_bound(problem.norm_sq(), DIVERGED_NORM_SQ) {
+            return None;
+        }
+        self.stationarity = f64::NAN;
+        if self.watching {
+            problem.show(self.step, true, observer);
+        }
+        Some(Outcome::Diverged { step: self.step })
+    }
+
+    fn ending(&self, outcome: Outcome) -> Ending {
+        Ending {
+            outcome,
+            steps_run: self.step,
+            stationarity: self.stationarity,
+            last_dense_check: self.last_dense_check,
+            check_every: self.limits.check_every,
+        }
+    }
+}
+
 /// Runs `problem` until it converges, stops at a stationary point that is not a minimum,
 /// diverges or spends `limits.max_steps` (the checks decide by [`decide`]), drawing batches
 /// from `sampler` with `rng`, and reports to `observer` (see [`Observer`] for what it is shown).
@@ -144,52 +253,89 @@ pub(crate) fn control<P: Problem + ?Sized>(
     limits: Limits,
     observer: &mut dyn Observer,
 ) -> Ending {
-    let Limits { max_steps, check_every, grad_tol } = limits;
-    let watching = observer.next_watch(0).is_some();
-    // The next step to show the observer (`u64::MAX`: none), and the next multiple of
-    // `check_every` (a counter, not a division on every step).
-    let mut next_watch = if watching { 0 } else { u64::MAX };
-    let mut next_check = 0u64;
-    let mut step = 0u64;
-    let mut stationarity = f64::NAN;
-    let mut last_dense_check: Option<u64> = None;
+    let mut run = Controller::new(limits, observer);
     let outcome = loop {
-        let mut end = None;
-        if step == next_check || step == max_steps {
-            if step == next_check {
-                next_check = next_check.saturating_add(check_every);
-            }
-            if problem.is_dense() {
-                last_dense_check = Some(step);
-            }
-            stationarity = problem.stationarity();
-            observer.on_check(step, stationarity);
-            end = decide(step, stationarity, problem.norm_sq(), grad_tol, || problem.standing());
-        }
-        if end.is_none() && step >= max_steps {
-            end = Some(Outcome::MaxSteps);
-        }
-        if watching && (step == next_watch || end.is_some()) {
-            problem.show(step, end.is_some(), observer);
-            let after = step.saturating_add(1);
-            next_watch = observer.next_watch(after).map_or(u64::MAX, |s| s.max(after));
-        }
-        if let Some(outcome) = end {
+        if let Some(outcome) = run.at_stop(problem, observer) {
             break outcome;
         }
         // Every step up to the next stop in one call; the engine stops early if the iterate
         // diverges.
-        let until = next_watch.min(next_check).min(max_steps);
-        step += problem.advance(sampler, rng, until - step, DIVERGED_NORM_SQ);
-        if past_bound(problem.norm_sq(), DIVERGED_NORM_SQ) {
-            stationarity = f64::NAN;
-            if watching {
-                problem.show(step, true, observer);
-            }
-            break Outcome::Diverged { step };
+        let taken = problem.advance(sampler, rng, run.next_stop() - run.step, DIVERGED_NORM_SQ);
+        if let Some(outcome) = run.advanced(taken, problem, observer) {
+            break outcome;
         }
     };
-    Ending { outcome, steps_run: step, stationarity, last_dense_check, check_every }
+    run.ending(outcome)
+}
+
+/// One run of a group stepped by [`control_group`]: its model, its sampler and random stream,
+/// and its observer.
+pub(crate) struct Member<'o, P> {
+    pub(crate) problem: P,
+    pub(crate) sampler: BatchSampler,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) observer: &'o mut dyn Observer,
+}
+
+/// What [`Problem::advance_group`] steps: one unfinished run of a group, borrowed for one
+/// stretch of steps, and the number of steps it took.
+pub(crate) struct Lane<'m, P> {
+    pub(crate) problem: &'m mut P,
+    pub(crate) sampler: &'m mut BatchSampler,
+    pub(crate) rng: &'m mut ChaCha8Rng,
+    /// Set by [`Problem::advance_group`]: the steps this run took.
+    pub(crate) taken: u64,
+}
+
+/// Runs every member of `members` as [`control`] runs it alone, with the same limits, and
+/// returns their endings in the same order: each member stops, checks, shows its iterate to its
+/// observer and ends at exactly the steps, and with exactly the calls, of a run on its own.
+///
+/// The unfinished members are all at the same step (they start together and advance
+/// together). At each stop every one of them does what its own run does there (a member for
+/// which the step is no stop does nothing); the finished ones leave the group; then the rest
+/// advance together, through [`Problem::advance_group`], to the earliest next stop of any of
+/// them. A member that diverges inside a stretch stops there and leaves the group after it.
+pub(crate) fn control_group<P: Problem>(members: &mut [Member<'_, P>], limits: Limits) -> Vec<Ending> {
+    let mut runs: Vec<Controller> =
+        members.iter().map(|member| Controller::new(limits, &*member.observer)).collect();
+    let mut endings: Vec<Option<Ending>> = vec![None; members.len()];
+    loop {
+        for ((member, run), ending) in members.iter_mut().zip(&mut runs).zip(&mut endings) {
+            if ending.is_none()
+                && let Some(outcome) = run.at_stop(&member.problem, &mut *member.observer)
+            {
+                *ending = Some(run.ending(outcome));
+            }
+        }
+        let Some(until) =
+            runs.iter().zip(&endings).filter(|(_, e)| e.is_none()).map(|(r, _)| r.next_stop()).min()
+        else {
+            break;
+        };
+        let step = runs.iter().zip(&endings).find(|(_, e)| e.is_none()).map_or(0, |(r, _)| r.step);
+        let mut lanes: Vec<Lane<'_, P>> = members
+            .iter_mut()
+            .zip(&endings)
+            .filter(|(_, ending)| ending.is_none())
+            .map(|(member, _)| Lane {
+                problem: &mut member.problem,
+                sampler: &mut member.sampler,
+                rng: &mut member.rng,
+                taken: 0,
+            })
+            .collect();
+        P::advance_group(&mut lanes, until - step, DIVERGED_NORM_SQ);
+        let taken: Vec<u64> = lanes.iter().map(|lane| lane.taken).collect();
+        drop(lanes);
+        let unfinished = members.iter_mut().zip(&mut runs).zip(&mut endings).filter(|(_, e)| e.is_none());
+        for (((member, run), ending), taken) in unfinished.zip(taken) {
+            if let Some(outcome) = run.advanced(taken, &member.problem, &mut *member.observer) {
+                *ending = Some(run.ending(outcome));
+            }
+        }
+    }
+    endings.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

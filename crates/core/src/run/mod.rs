@@ -53,7 +53,7 @@ use crate::engine::IterateState;
 use crate::error::ConfigError;
 use crate::metrics::{IterateMetrics, LimitPoint};
 use autoencoder::Autoencoder;
-use control::{Limits, control};
+use control::{Limits, Member, control, control_group};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -178,6 +178,78 @@ pub fn run_observed(
     result.seed = seed;
     result.run_index = run_index;
     Ok(result)
+}
+
+/// The number of runs [`run_group`] steps together best on this project's machine (see
+/// `benches/README.md`, "Session 5: grouped runs"): callers that have many runs of one
+/// configuration hand them over in groups of this size.
+pub const GROUP_SIZE: usize = 4;
+
+/// Runs run index `runs[i].0` of the experiment seeded `seed` for every `i`, each reported to
+/// its own observer `runs[i].1`, and returns their results in the same order.
+///
+/// Each result, and every call each observer receives, is exactly that of
+/// [`run_observed`]`(config, seed, runs[i].0, runs[i].1)`: the runs share only their
+/// configuration, and the grouping changes the order in which their instructions are issued,
+/// nothing they compute. With the reduced engine the runs' steps are interleaved in one loop,
+/// so that the processor overlaps their chains of dependent operations (up to 8 runs a loop;
+/// larger groups are stepped in parts of 8); with the dense engine, whose step is long enough to
+/// keep the processor busy, the group's runs take each stretch of steps one after the other.
+/// A run that finishes (converges, diverges, spends its budget) leaves the group and the others
+/// go on. A run whose data or initial point is refused gets its error and the others run; an
+/// invalid configuration gives every run its error. Any number of runs is accepted; an empty
+/// slice gives an empty result.
+pub fn run_group(
+    config: &RunConfig,
+    seed: u64,
+    runs: &mut [(u64, &mut dyn Observer)],
+) -> Vec<Result<RunResult, ConfigError>> {
+    if let Err(error) = config.validate() {
+        return runs.iter().map(|_| Err(error.clone())).collect();
+    }
+    // Each run's data, initial point and generator, drawn as `run_observed` draws them.
+    let indices: Vec<u64> = runs.iter().map(|&(run_index, _)| run_index).collect();
+    let mut rngs: Vec<ChaCha8Rng> = indices.iter().map(|&run_index| run_rng(seed, run_index)).collect();
+    let prepared: Vec<Result<(Data, Vec<f64>), ConfigError>> = rngs
+        .iter_mut()
+        .map(|rng| {
+            let data = build_data(config, rng)?;
+            let w0 = draw_init(config, rng);
+            Ok((data, w0))
+        })
+        .collect();
+    let mut results: Vec<Option<Result<RunResult, ConfigError>>> = Vec::with_capacity(runs.len());
+    let mut members = Vec::with_capacity(runs.len());
+    let mut slots = Vec::with_capacity(runs.len());
+    let each = prepared.iter().zip(rngs).zip(runs.iter_mut()).enumerate();
+    for (slot, ((prepared, rng), (_, observer))) in each {
+        let built = prepared.as_ref().map_err(Clone::clone).and_then(|(data, w0)| {
+            Ok(Member {
+                problem: Autoencoder::new(config, data, w0)?,
+                sampler: BatchSampler::new(config.schedule, config.n, config.batch),
+                rng,
+                observer: &mut **observer,
+            })
+        });
+        match built {
+            Ok(member) => {
+                members.push(member);
+                slots.push(slot);
+                results.push(None);
+            }
+            Err(error) => results.push(Some(Err(error))),
+        }
+    }
+    let limits =
+        Limits { max_steps: config.max_steps, check_every: config.check_every, grad_tol: config.grad_tol };
+    let endings = control_group(&mut members, limits);
+    for ((member, ending), slot) in members.into_iter().zip(endings).zip(slots) {
+        let mut result = member.problem.finish(ending);
+        result.seed = seed;
+        result.run_index = indices[slot];
+        results[slot] = Some(Ok(result));
+    }
+    results.into_iter().flatten().collect()
 }
 
 /// Runs SGD on given data from a given `w0`, drawing batches from `rng`, reporting to

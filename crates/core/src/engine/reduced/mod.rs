@@ -117,6 +117,10 @@ macro_rules! specialised {
     };
 }
 
+mod group;
+
+pub(crate) use group::{GroupMember, advance_group};
+
 /// What is left to do after [`fast_step`].
 #[derive(Clone, Copy)]
 enum StepEnd {
