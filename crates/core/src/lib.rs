@@ -10,7 +10,7 @@
 //! - [`engine`]: the `Dense` and `Reduced` SGD engines behind one trait;
 //! - [`metrics`]: metrics of an iterate and of the identified limit point;
 //! - [`run`](mod@run): run control (seeding, convergence rule, stationary points that are not
-//!   minima, divergence) and the
+//!   minima, divergence, groups of runs stepped together) and the
 //!   [`Observer`](run::Observer)s that watch a run;
 //! - [`trajectory`]: the log-spaced recording grid and the
 //!   [`TrajectoryRecorder`](trajectory::TrajectoryRecorder) observer.
@@ -33,6 +33,9 @@
 //!
 //! - its engine: `Problem::advance` (steps on batches from the shared
 //!   [`batch::BatchSampler`], stopping early past the divergence bound) and `Problem::norm_sq`;
+//!   optionally `Problem::advance_group`, the steps of several runs of one configuration
+//!   interleaved for [`run::run_group`] (the default advances them one after the other, which
+//!   is always exact);
 //! - its stationarity measure (`Problem::stationarity`) for the convergence rule, and whether
 //!   an iterate that passed a stationarity test is a global minimum (`Problem::standing`: the
 //!   single neuron reads its loss gap against half the smallest gap of a non-minimal stationary
