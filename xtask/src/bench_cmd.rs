@@ -27,7 +27,7 @@ pub struct BenchArgs {
     /// Compare with this saved baseline and flag regressions (exit 1 if any).
     #[arg(long)]
     baseline: Option<String>,
-    /// Only this benchmark file: step, sampling, hessian or experiment.
+    /// Only this benchmark file: step, sampling, hessian, experiment or group.
     #[arg(long)]
     bench: Option<String>,
     /// Only benchmarks whose id matches this regular expression (criterion's filter).

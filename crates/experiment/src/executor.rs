@@ -2,8 +2,11 @@
 //! progress through a callback.
 //!
 //! Runs are independent and each result depends only on its configuration, seed and run index,
-//! so the thread count and the order of completion change nothing but timing; outputs are
-//! collected in job order. The executor never prints: a front end turns the callback into a
+//! so the thread count, the grouping and the order of completion change nothing but timing;
+//! outputs are collected in job order. Runs that share a configuration and differ only in their
+//! run index are stepped together, up to [`GROUP_SIZE`] in one thread
+//! ([`aesgd_core::run::run_group`], bit-identical to stepping each alone), so that their
+//! dependency chains overlap. The executor never prints: a front end turns the callback into a
 //! progress bar.
 
 use crate::cache::RunCache;
@@ -12,6 +15,8 @@ use crate::key::Recording;
 use crate::plan::{Job, Plan};
 use crate::record::Record;
 use aesgd_core::RunConfig;
+use aesgd_core::run::{NoObserver, Observer};
+use aesgd_core::trajectory::TrajectoryRecorder;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -31,6 +36,57 @@ pub fn run_one(
         None => (aesgd_core::run(config, seed, run_index)?, Vec::new()),
     };
     Ok(Record::from_run(config, recording, &result, &snapshots, started.elapsed().as_secs_f64()))
+}
+
+/// How many runs of one configuration are stepped together in one thread.
+pub use aesgd_core::run::GROUP_SIZE;
+
+/// Runs several seeds of one configuration together ([`aesgd_core::run::run_group`]), each
+/// recording its trajectory as asked, and flattens the results in the order of `run_indices`.
+/// Each record is the one [`run_one`] gives, but for `wall_seconds`, which is the group's.
+pub fn run_together(
+    config: &RunConfig,
+    recording: Recording,
+    seed: u64,
+    run_indices: &[u64],
+) -> Result<Vec<Record>, ExperimentError> {
+    let started = Instant::now();
+    let mut recorders: Vec<Option<TrajectoryRecorder>> =
+        run_indices.iter().map(|_| recording.recorder()).collect();
+    let mut silent: Vec<NoObserver> = run_indices.iter().map(|_| NoObserver).collect();
+    let mut runs: Vec<(u64, &mut dyn Observer)> = run_indices
+        .iter()
+        .zip(recorders.iter_mut().zip(silent.iter_mut()))
+        .map(|(&k, (recorder, none))| match recorder {
+            Some(r) => (k, r as &mut dyn Observer),
+            None => (k, none as &mut dyn Observer),
+        })
+        .collect();
+    let results = aesgd_core::run::run_group(config, seed, &mut runs);
+    drop(runs);
+    let seconds = started.elapsed().as_secs_f64();
+    results
+        .into_iter()
+        .zip(recorders)
+        .map(|(result, recorder)| {
+            let snapshots = recorder.map(TrajectoryRecorder::into_snapshots).unwrap_or_default();
+            Ok(Record::from_run(config, recording, &result?, &snapshots, seconds))
+        })
+        .collect()
+}
+
+/// `jobs` cut into groups of at most `size` consecutive jobs of one sweep point.
+fn groups<'a>(jobs: &[&'a Job], size: usize) -> Vec<Vec<&'a Job>> {
+    let mut groups: Vec<Vec<&Job>> = Vec::new();
+    for &job in jobs {
+        match groups.last_mut() {
+            Some(g) if g.len() < size && (g[0].experiment, g[0].point) == (job.experiment, job.point) => {
+                g.push(job)
+            }
+            _ => groups.push(vec![job]),
+        }
+    }
+    groups
 }
 
 /// The cores this machine offers (1 if unknown).
@@ -75,12 +131,16 @@ pub fn run_jobs(
     cache: &dyn RunCache,
     on_done: &(dyn Fn(&Job) + Sync),
 ) -> Result<(), ExperimentError> {
+    let grouped = groups(todo, GROUP_SIZE);
     pool.install(|| {
-        todo.par_iter().try_for_each(|job| {
-            let point = plan.point_of(job);
-            let record = run_one(&point.config, point.recording, point.seed, job.run_index)?;
-            cache.store(&record)?;
-            on_done(job);
+        grouped.par_iter().try_for_each(|group| {
+            let point = plan.point_of(group[0]);
+            let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
+            let records = run_together(&point.config, point.recording, point.seed, &indices)?;
+            for (job, record) in group.iter().zip(&records) {
+                cache.store(record)?;
+                on_done(job);
+            }
             Ok(())
         })
     })
@@ -161,6 +221,37 @@ mod tests {
         assert_eq!(one.len(), 9);
         assert_eq!((one[4].batch, one[4].run_index), (4, 1));
         assert_eq!(without_time(&one), without_time(&on(2)));
+    }
+
+    #[test]
+    fn runs_stepped_together_are_the_runs_stepped_alone() {
+        // Every schedule's kind of stop: converged, max_steps, diverged; trajectories recorded.
+        let configs = [
+            RunConfig { n: 6, d: 6, batch: 2, max_steps: 400_000, ..RunConfig::default() },
+            RunConfig { n: 6, d: 6, batch: 5, max_steps: 3000, ..RunConfig::default() },
+            RunConfig { n: 6, d: 6, batch: 3, eta: 40.0, ..RunConfig::default() },
+        ];
+        for config in &configs {
+            for recording in [Recording::Off, Recording::Metrics, Recording::Coordinates] {
+                let indices: Vec<u64> = (0..(GROUP_SIZE as u64 + 1)).collect();
+                let together = run_together(config, recording, 7, &indices).unwrap();
+                let alone: Vec<Record> =
+                    indices.iter().map(|&k| run_one(config, recording, 7, k).unwrap()).collect();
+                assert_eq!(without_time(&together), without_time(&alone));
+            }
+        }
+    }
+
+    #[test]
+    fn jobs_group_by_sweep_point_in_order() {
+        let job = |point, run_index| Job { experiment: 0, point, run_index, key: String::new() };
+        let jobs: Vec<Job> = (0..5).map(|k| job(0, k)).chain([job(1, 0), job(0, 99)]).collect();
+        let refs: Vec<&Job> = jobs.iter().collect();
+        for (size, expected) in [(1, vec![1; 7]), (3, vec![3, 2, 1, 1]), (8, vec![5, 1, 1])] {
+            let grouped = groups(&refs, size);
+            assert_eq!(grouped.iter().map(Vec::len).collect::<Vec<_>>(), expected, "size {size}");
+            assert_eq!(grouped.into_iter().flatten().collect::<Vec<_>>(), refs);
+        }
     }
 
     #[test]
