@@ -126,18 +126,33 @@ pub fn full_gradient(data: &Data, activation: Activation, w: &[f64]) -> Vec<f64>
 /// `(sum_i ||x_i||^2 - lambda_max(X^T X)) / (2n)` (the best rank-one reconstruction). ReLU on
 /// non-orthonormal data has no closed form: `None`.
 pub fn minimum_loss(data: &Data, activation: Activation) -> Option<f64> {
+    minimum_loss_and_stationary_gap(data, activation).0
+}
+
+/// The eigenvalues of `X^T X` in increasing order, where the linear activation on
+/// non-orthonormal data needs them (the only case where [`minimum_loss`] and
+/// [`stationary_gap`] are not closed forms in `n`).
+fn gram_eigenvalues(data: &Data) -> Option<Vec<f64>> {
+    let gram = data.matrix().transpose() * data.matrix();
+    gram.self_adjoint_eigenvalues(faer::Side::Lower).ok()
+}
+
+/// [`minimum_loss`] and [`stationary_gap`] together, with the eigenvalues of `X^T X` computed
+/// once (a run needs both).
+pub fn minimum_loss_and_stationary_gap(data: &Data, activation: Activation) -> (Option<f64>, Option<f64>) {
     let n = data.n() as f64;
     if data.is_orthonormal() {
-        return Some((n - 1.0) / (2.0 * n));
+        return (Some((n - 1.0) / (2.0 * n)), Some(1.0 / (2.0 * n)));
     }
     match activation {
-        Activation::Relu => None,
+        Activation::Relu => (None, None),
         Activation::Linear => {
-            let gram = data.matrix().transpose() * data.matrix();
-            let eig = gram.self_adjoint_eigenvalues(faer::Side::Lower).ok()?;
-            let top = eig.last().copied()?;
+            let Some(eig) = gram_eigenvalues(data) else { return (None, None) };
+            let Some(top) = eig.last().copied() else { return (None, None) };
             let total: f64 = data.norms_sq().iter().sum();
-            Some((total - top) / (2.0 * n))
+            let below =
+                eig.iter().copied().filter(|&l| l < top * (1.0 - EIGENVALUE_MERGE)).fold(0.0, f64::max);
+            (Some((total - top) / (2.0 * n)), Some((top - below) / (2.0 * n)))
         }
     }
 }
@@ -156,21 +171,7 @@ pub const EIGENVALUE_MERGE: f64 = 1e-6;
 /// `lambda_1 (1 - EIGENVALUE_MERGE)` (or 0, the gap of `w = 0`, when there is none). ReLU on
 /// non-orthonormal data: `None`.
 pub fn stationary_gap(data: &Data, activation: Activation) -> Option<f64> {
-    let n = data.n() as f64;
-    if data.is_orthonormal() {
-        return Some(1.0 / (2.0 * n));
-    }
-    match activation {
-        Activation::Relu => None,
-        Activation::Linear => {
-            let gram = data.matrix().transpose() * data.matrix();
-            let eig = gram.self_adjoint_eigenvalues(faer::Side::Lower).ok()?;
-            let top = eig.last().copied()?;
-            let below =
-                eig.iter().copied().filter(|&l| l < top * (1.0 - EIGENVALUE_MERGE)).fold(0.0, f64::max);
-            Some((top - below) / (2.0 * n))
-        }
-    }
+    minimum_loss_and_stationary_gap(data, activation).1
 }
 
 /// The predicted full-batch limit in data coordinates (orthonormal data, PAPER.md claim 2).

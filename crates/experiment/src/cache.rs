@@ -44,8 +44,8 @@ pub trait RunCache: Sync {
     fn lookup(&self, key: &str) -> Lookup;
     /// Stores a record under its key, replacing any earlier one.
     fn store(&self, record: &Record) -> Result<(), ExperimentError>;
-    /// Removes what is stored under `key`, if anything.
-    fn remove(&self, key: &str) -> Result<(), ExperimentError>;
+    /// Removes what is stored under `key`, if anything; says whether there was something.
+    fn remove(&self, key: &str) -> Result<bool, ExperimentError>;
 }
 
 /// A cache file: the record's JSON text and its digest.
@@ -58,7 +58,7 @@ struct Entry {
 }
 
 fn digest(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::key::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// One JSON file a record in a folder.
@@ -151,11 +151,12 @@ impl RunCache for FileCache {
         write_atomic(&self.path(&record.key), &bytes)
     }
 
-    fn remove(&self, key: &str) -> Result<(), ExperimentError> {
+    fn remove(&self, key: &str) -> Result<bool, ExperimentError> {
         let path = self.path(key);
         match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ExperimentError::io("remove", path, e)),
-            _ => Ok(()),
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(ExperimentError::io("remove", path, e)),
         }
     }
 }
@@ -198,11 +199,8 @@ impl RunCache for MemoryCache {
         Ok(())
     }
 
-    fn remove(&self, key: &str) -> Result<(), ExperimentError> {
-        if let Ok(mut records) = self.records.lock() {
-            records.remove(key);
-        }
-        Ok(())
+    fn remove(&self, key: &str) -> Result<bool, ExperimentError> {
+        Ok(self.records.lock().is_ok_and(|mut records| records.remove(key).is_some()))
     }
 }
 
@@ -243,9 +241,9 @@ mod tests {
         );
         fs::write(cache.path(&record.key), edited).unwrap();
         assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(why) if why.contains("checksum")));
-        cache.remove(&record.key).unwrap();
+        assert!(cache.remove(&record.key).unwrap());
         assert_eq!(cache.lookup(&record.key), Lookup::Missing);
-        cache.remove(&record.key).unwrap();
+        assert!(!cache.remove(&record.key).unwrap());
         // A completed write leaves no temporary file behind.
         cache.store(&record).unwrap();
         let leftovers = fs::read_dir(cache.folder())
@@ -269,7 +267,7 @@ mod tests {
         cache.store(&record).unwrap();
         assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record.clone())));
         assert_eq!(cache.len(), 1);
-        cache.remove(&record.key).unwrap();
+        assert!(cache.remove(&record.key).unwrap());
         assert!(cache.is_empty());
     }
 }

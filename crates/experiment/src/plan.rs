@@ -293,10 +293,9 @@ impl Plan {
     pub fn clear_runs(&self, cache: &dyn RunCache) -> Result<usize, ExperimentError> {
         let mut cleared = 0;
         for job in &self.jobs {
-            if cache.lookup(&job.key) != crate::cache::Lookup::Missing {
+            if cache.remove(&job.key)? {
                 cleared += 1;
             }
-            cache.remove(&job.key)?;
         }
         Ok(cleared)
     }

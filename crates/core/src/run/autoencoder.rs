@@ -13,7 +13,7 @@ use crate::data::Data;
 use crate::engine::{DenseEngine, Engine, GroupMember, ReducedEngine, UpdateSet, advance_group};
 use crate::error::ConfigError;
 use crate::metrics::{MetricContext, iterate_metrics, limit_point, support_size};
-use crate::model::{gd_limit_coords, minimum_loss, stable_norm, stationary_gap};
+use crate::model::{gd_limit_coords, minimum_loss_and_stationary_gap, stable_norm};
 use rand::rngs::ChaCha8Rng;
 
 /// One run of the single-neuron autoencoder: the engine at its current iterate and what its
@@ -28,7 +28,7 @@ pub(crate) struct Autoencoder<'a> {
     gd_limit: Option<Vec<f64>>,
     loss_min: Option<f64>,
     /// An iterate with a loss gap at most this is a global minimum: half the smallest gap of a
-    /// stationary point that is not one ([`stationary_gap`]), where that is known.
+    /// stationary point that is not one ([`stationary_gap`](crate::model::stationary_gap)), where that is known.
     minimum_gap_tol: Option<f64>,
 }
 
@@ -99,6 +99,7 @@ impl<'a> Autoencoder<'a> {
         let init_coords = data.coords(w0);
         let gd_limit =
             if data.is_orthonormal() { gd_limit_coords(config.activation, &init_coords) } else { None };
+        let (loss_min, stationary_gap) = minimum_loss_and_stationary_gap(data, config.activation);
         Ok(Self {
             engine,
             data,
@@ -107,8 +108,8 @@ impl<'a> Autoencoder<'a> {
             init_coords,
             init_norm: stable_norm(w0),
             gd_limit,
-            loss_min: minimum_loss(data, config.activation),
-            minimum_gap_tol: stationary_gap(data, config.activation).map(|g| g / 2.0),
+            loss_min,
+            minimum_gap_tol: stationary_gap.map(|g| g / 2.0),
         })
     }
 
