@@ -1,24 +1,19 @@
-//! `cargo xtask repro`: flags, paths, progress bars and exit codes around the experiment library.
-//!
-//! Flow: the specs are loaded and expanded into a plan; runs already in the cache are reused;
-//! the rest run in parallel, each cached the moment it finishes, so an interrupted reproduction
-//! resumes; then verdicts, figures and reports are computed from the cached records alone, in a
-//! fixed order, so they do not depend on thread count.
+//! `cargo xtask repro`: flags, progress bars, printing and exit codes around
+//! [`aesgd_report::reproduce`], which does the work (the same function the Python package's
+//! `aesgd.repro` calls).
 
-use aesgd_experiment::executor::{available_cores, run_jobs, thread_pool};
+use aesgd_experiment::executor::available_cores;
 use aesgd_experiment::lock::OutputLock;
 use aesgd_experiment::plan::Job;
-use aesgd_experiment::verdict::judge_experiment;
-use aesgd_experiment::{FileCache, Plan, Record, RunCache, load_specs};
-use aesgd_report::claims::{differences, read_expectation};
+use aesgd_experiment::{FileCache, Plan};
 use aesgd_report::markdown::summary_table;
-use aesgd_report::plots::draw;
-use aesgd_report::{Outputs, Provenance, write_all};
+use aesgd_report::reproduce::{ReportWritten, check, expectation_path, git_revision};
+use aesgd_report::{Reproduction, ReproductionEvents, ReproductionOptions, reproduce};
 use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// Flags of `cargo xtask repro`.
 #[derive(Args, Debug)]
@@ -77,24 +72,6 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     if n == 0 || k == 0 || k > n { Err(bad()) } else { Ok((k, n)) }
 }
 
-/// The code revision, with `+uncommitted` when the code (not the committed results) was edited.
-fn git_revision() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    // The committed results themselves (`repro/results`, rewritten by regenerating them) do not
-    // count as an edit.
-    let dirty = git(&["status", "--porcelain", "--", ":/", ":(exclude,top)repro/results"])
-        .is_some_and(|s| !s.is_empty());
-    if dirty { format!("{revision}+uncommitted") } else { revision }
-}
-
 /// An experiment-library error in the terms of this command's flags.
 fn explain(error: aesgd_experiment::ExperimentError) -> String {
     use aesgd_experiment::ExperimentError::{Argument, UnknownExperiment};
@@ -102,6 +79,47 @@ fn explain(error: aesgd_experiment::ExperimentError) -> String {
         UnknownExperiment { id, known } => format!("invalid --only {id}: known experiments are {known}"),
         Argument { name, value, allowed } => format!("invalid --{name} {value}: {allowed}"),
         other => other.to_string(),
+    }
+}
+
+/// Progress bars, one an experiment with runs to do, made when the plan is known.
+struct Bars {
+    quick: bool,
+    bars: Mutex<BTreeMap<usize, ProgressBar>>,
+}
+
+impl ReproductionEvents for Bars {
+    fn cleared(&self, runs: usize) {
+        eprintln!("--fresh: cleared {runs} cached run(s) of this selection; other cached runs are kept");
+    }
+
+    fn planned(&self, plan: &Plan, todo: &[&Job], unusable: usize) {
+        eprintln!(
+            "{} experiment(s), {} run(s), {} cached, {} to run{}",
+            plan.experiments.len(),
+            plan.jobs.len(),
+            plan.jobs.len() - todo.len(),
+            todo.len(),
+            if self.quick { " (quick)" } else { "" }
+        );
+        if unusable > 0 {
+            eprintln!(
+                "{unusable} cached run(s) were unusable (torn, edited or not matching their checksum) and are computed again"
+            );
+        }
+        *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = progress_bars(plan, todo);
+    }
+
+    fn run_done(&self, job: &Job) {
+        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(&job.experiment) {
+            bar.inc(1);
+        }
+    }
+
+    fn runs_finished(&self) {
+        for bar in self.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            bar.finish();
+        }
     }
 }
 
@@ -117,55 +135,34 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         println!("merged {total} cached runs into {}", target.folder().display());
         return Ok(0);
     }
-    let started = Instant::now();
     // Everything that can be refused is refused before any work: flags, specs, the folder.
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let threads = args.jobs.unwrap_or_else(available_cores);
-    let pool = thread_pool(threads).map_err(explain)?;
-    let specs = load_specs(&args.specs, &args.only).map_err(explain)?;
-    let mut plan = Plan::new(specs, args.quick).map_err(explain)?;
-    let _lock = OutputLock::acquire(&args.out).map_err(explain)?;
-    let cache = FileCache::in_output(&args.out);
-    if let Some((k, n)) = shard {
-        plan.keep_shard(k, n);
-    }
-    if args.fresh {
-        let cleared = plan.clear_runs(&cache).map_err(explain)?;
-        eprintln!("--fresh: cleared {cleared} cached run(s) of this selection; other cached runs are kept");
-    }
-    let (todo, unusable) = plan.missing_runs(&cache);
-    eprintln!(
-        "{} experiment(s), {} run(s), {} cached, {} to run{}",
-        plan.experiments.len(),
-        plan.jobs.len(),
-        plan.jobs.len() - todo.len(),
-        todo.len(),
-        if args.quick { " (quick)" } else { "" }
-    );
-    if unusable > 0 {
-        eprintln!(
-            "{unusable} cached run(s) were unusable (torn, edited or not matching their checksum) and are computed again"
-        );
-    }
-    let bars = progress_bars(&plan, &todo);
-    let outcome = run_jobs(&pool, &plan, &todo, &cache, &|job: &Job| {
-        if let Some(bar) = bars.get(&job.experiment) {
-            bar.inc(1);
+    let options = ReproductionOptions {
+        specs: args.specs.clone(),
+        out: args.out.clone(),
+        quick: args.quick,
+        only: args.only.clone(),
+        threads: args.jobs.unwrap_or_else(available_cores),
+        fresh: args.fresh,
+        shard,
+        revision: git_revision(),
+    };
+    let bars = Bars { quick: args.quick, bars: Mutex::default() };
+    let reproduction =
+        reproduce(&options, &bars, &aesgd_core::run::Interrupt::new()).map_err(|e| match e {
+            aesgd_report::ReportError::Experiment(e) => explain(e),
+            other => other.to_string(),
+        })?;
+    match reproduction {
+        Reproduction::Shard { shard: (k, n), runs, cache } => {
+            println!(
+                "shard {k}/{n}: {runs} runs cached in {}; merge shard folders with `cargo xtask repro merge`",
+                cache.display()
+            );
+            Ok(0)
         }
-    });
-    for bar in bars.values() {
-        bar.finish();
+        Reproduction::Report(written) => finish(args, &written),
     }
-    outcome.map_err(|e| e.to_string())?;
-    if let Some((k, n)) = shard {
-        println!(
-            "shard {k}/{n}: {} runs cached in {}; merge shard folders with `cargo xtask repro merge`",
-            plan.jobs.len(),
-            cache.folder().display()
-        );
-        return Ok(0);
-    }
-    report(args, &plan, &cache, threads, started, todo.len())
 }
 
 /// One bar an experiment with runs to do.
@@ -190,37 +187,9 @@ fn progress_bars(plan: &Plan, todo: &[&Job]) -> BTreeMap<usize, ProgressBar> {
         .collect()
 }
 
-/// Verdicts, figures and reports from the cached records; the exit code.
-fn report(
-    args: &ReproArgs,
-    plan: &Plan,
-    cache: &dyn RunCache,
-    threads: usize,
-    started: Instant,
-    computed: usize,
-) -> Result<u8, String> {
-    let records = plan.records(cache).map_err(|e| e.to_string())?;
-    let mut claims = Vec::new();
-    let mut figures = Vec::new();
-    let mut all_records: Vec<(String, Vec<Record>)> = Vec::new();
-    for (ex, runs) in plan.experiments.iter().zip(records) {
-        for f in &ex.spec.figures {
-            figures.push((f.id.clone(), draw(f, &ex.points, &runs).map_err(|e| e.to_string())?));
-        }
-        claims.push(judge_experiment(ex, &runs));
-        all_records.push((ex.spec.id.clone(), runs.into_iter().flatten().collect()));
-    }
-    let provenance = Provenance::new(
-        git_revision(),
-        args.quick,
-        threads,
-        started.elapsed().as_secs_f64(),
-        plan.jobs.len(),
-        computed,
-    );
-    let outputs =
-        Outputs { claims: &claims, figures: &figures, records: &all_records, provenance: &provenance };
-    let removed = write_all(&args.out, &outputs).map_err(|e| e.to_string())?;
+/// Prints the summary of a written report and decides the exit code.
+fn finish(args: &ReproArgs, written: &ReportWritten) -> Result<u8, String> {
+    let removed = &written.removed;
     if !removed.is_empty() {
         let shown: Vec<&str> = removed.iter().take(5).map(String::as_str).collect();
         let more = if removed.len() > shown.len() {
@@ -234,38 +203,27 @@ fn report(
             shown.join(", ")
         );
     }
-    println!("{}", summary_table(&claims));
+    println!("{}", summary_table(&written.claims));
     println!("wrote {}", args.out.display());
     let mut code = 0;
-    let failed: Vec<&str> = claims.iter().filter(|c| c.pass == Some(false)).map(|c| c.id.as_str()).collect();
+    let failed = written.failed();
     if !failed.is_empty() {
         eprintln!("claims that do not reproduce: {}", failed.join(", "));
         code = 1;
     }
     if args.check {
-        code = code.max(check(&args.specs, args.quick, plan, &claims)?);
+        let found = check(&args.specs, args.quick, written).map_err(|e| e.to_string())?;
+        let path = expectation_path(&args.specs, args.quick);
+        if found.is_empty() {
+            println!("check: claims match {}", path.display());
+        } else {
+            for d in &found {
+                eprintln!("check: {d}");
+            }
+            code = 1;
+        }
     }
     Ok(code)
-}
-
-fn check(
-    specs: &Path,
-    quick: bool,
-    plan: &Plan,
-    claims: &[aesgd_experiment::ClaimResult],
-) -> Result<u8, String> {
-    let path = specs.join(if quick { "expected-quick.json" } else { "expected.json" });
-    let expected = read_expectation(&path).map_err(|e| e.to_string())?;
-    let spec_list: Vec<&aesgd_experiment::Spec> = plan.experiments.iter().map(|e| &e.spec).collect();
-    let found = differences(&expected, claims, &spec_list);
-    if found.is_empty() {
-        println!("check: claims match {}", path.display());
-        return Ok(0);
-    }
-    for d in &found {
-        eprintln!("check: {d}");
-    }
-    Ok(1)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! fixed order whatever the thread count.
 
 use aesgd_core::config::DataSpec;
+use aesgd_core::run::Interrupt;
 use aesgd_core::{Activation, ConfigError, EngineChoice, RunConfig, Schedule};
 use aesgd_experiment::{ExperimentError, Record, Recording, executor};
 use aesgd_report::run_table::run_table;
@@ -223,7 +224,14 @@ fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<Record>), String> {
         ProgressStyle::with_template("{spinner} runs {pos}/{len} [{elapsed_precise}, eta {eta}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let records = executor::run_grid(&configs, args.seed, args.seeds, Recording::Off, &|| bar.inc(1));
+    let records = executor::run_grid(
+        &configs,
+        args.seed,
+        args.seeds,
+        Recording::Off,
+        &|| bar.inc(1),
+        &Interrupt::new(),
+    );
     bar.finish_and_clear();
     let records = records.map_err(|e| match e {
         ExperimentError::Config(c) => explain(&c),

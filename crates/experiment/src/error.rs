@@ -9,6 +9,13 @@ use std::path::PathBuf;
 /// Anything that stops an experiment from being loaded, run or judged.
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
+    /// The work was interrupted from outside ([`aesgd_core::run::Interrupt`]): the runs that
+    /// had finished are kept (cached where there is a cache), the others have no result.
+    #[error("interrupted: {finished} run(s) had finished and are kept, the rest have no result")]
+    Interrupted {
+        /// The runs that finished before the interrupt.
+        finished: u64,
+    },
     /// A spec value out of range, with the key and what is allowed.
     #[error("{}: invalid {key} = {value}: {allowed}", file.display())]
     Spec {

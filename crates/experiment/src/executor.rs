@@ -15,9 +15,10 @@ use crate::key::Recording;
 use crate::plan::{Job, Plan};
 use crate::record::Record;
 use aesgd_core::RunConfig;
-use aesgd_core::run::{NoObserver, Observer};
+use aesgd_core::run::{Interrupt, Interrupted, NoObserver, Observer};
 use aesgd_core::trajectory::TrajectoryRecorder;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Runs one seed of a configuration, recording its trajectory as asked, and flattens the result.
@@ -50,6 +51,19 @@ pub fn run_together(
     seed: u64,
     run_indices: &[u64],
 ) -> Result<Vec<Record>, ExperimentError> {
+    run_together_interruptible(config, recording, seed, run_indices, &Interrupt::new())
+        .map_err(|_| ExperimentError::Interrupted { finished: 0 })?
+}
+
+/// [`run_together`] that stops soon after `interrupt` is requested, with no record for any of
+/// its runs (`Err(Interrupted)`).
+pub fn run_together_interruptible(
+    config: &RunConfig,
+    recording: Recording,
+    seed: u64,
+    run_indices: &[u64],
+    interrupt: &Interrupt,
+) -> Result<Result<Vec<Record>, ExperimentError>, Interrupted> {
     let started = Instant::now();
     let mut recorders: Vec<Option<TrajectoryRecorder>> =
         run_indices.iter().map(|_| recording.recorder()).collect();
@@ -62,17 +76,17 @@ pub fn run_together(
             None => (k, none as &mut dyn Observer),
         })
         .collect();
-    let results = aesgd_core::run::run_group(config, seed, &mut runs);
+    let results = aesgd_core::run::run_group_interruptible(config, seed, &mut runs, interrupt)?;
     drop(runs);
     let seconds = started.elapsed().as_secs_f64();
-    results
+    Ok(results
         .into_iter()
         .zip(recorders)
         .map(|(result, recorder)| {
             let snapshots = recorder.map(TrajectoryRecorder::into_snapshots).unwrap_or_default();
             Ok(Record::from_run(config, recording, &result?, &snapshots, seconds))
         })
-        .collect()
+        .collect())
 }
 
 /// `jobs` cut into groups of at most `size` consecutive jobs of one sweep point.
@@ -123,22 +137,32 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExperimentError>
 }
 
 /// Runs `todo` (jobs of `plan`) on `pool`, storing each record in `cache` as soon as it is
-/// done and calling `on_done` with the job. Stops at the first error; finished runs stay cached.
+/// done and calling `on_done` with the job. Stops at the first error, and soon after
+/// `interrupt` is requested (`ExperimentError::Interrupted`); finished runs stay cached.
 pub fn run_jobs(
     pool: &rayon::ThreadPool,
     plan: &Plan,
     todo: &[&Job],
     cache: &dyn RunCache,
     on_done: &(dyn Fn(&Job) + Sync),
+    interrupt: &Interrupt,
 ) -> Result<(), ExperimentError> {
     let grouped = groups(todo, GROUP_SIZE);
+    let finished = AtomicU64::new(0);
+    let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
     pool.install(|| {
         grouped.par_iter().try_for_each(|group| {
+            if interrupt.is_requested() {
+                return Err(interrupted());
+            }
             let point = plan.point_of(group[0]);
             let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
-            let records = run_together(&point.config, point.recording, point.seed, &indices)?;
+            let records =
+                run_together_interruptible(&point.config, point.recording, point.seed, &indices, interrupt)
+                    .map_err(|_| interrupted())??;
             for (job, record) in group.iter().zip(&records) {
                 cache.store(record)?;
+                finished.fetch_add(1, Ordering::Relaxed);
                 on_done(job);
             }
             Ok(())
@@ -151,14 +175,23 @@ pub const MAX_GRID_RUNS: u64 = 100_000;
 
 /// Runs seeds `0..seeds` of every configuration (stream `k` of `seed` for run `k`, so every
 /// configuration sees the same data and `w_0` seed by seed) on the current rayon pool, and
-/// returns the records in order: configuration by configuration, seed by seed.
+/// returns the records in order: configuration by configuration, seed by seed. Stops soon
+/// after `interrupt` is requested (`ExperimentError::Interrupted`, no records).
 pub fn run_grid(
     configs: &[RunConfig],
     seed: u64,
     seeds: u64,
     recording: Recording,
     on_done: &(dyn Fn() + Sync),
+    interrupt: &Interrupt,
 ) -> Result<Vec<Record>, ExperimentError> {
+    if seeds == 0 {
+        return Err(ExperimentError::Argument {
+            name: "seeds",
+            value: "0".into(),
+            allowed: "must be at least 1".into(),
+        });
+    }
     for config in configs {
         config.validate()?;
     }
@@ -173,11 +206,18 @@ pub fn run_grid(
         });
     }
     let jobs: Vec<(usize, u64)> = (0..configs.len()).flat_map(|c| (0..seeds).map(move |k| (c, k))).collect();
+    let finished = AtomicU64::new(0);
     jobs.par_iter()
         .map(|&(c, k)| {
-            let record = run_one(&configs[c], recording, seed, k);
+            let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
+            if interrupt.is_requested() {
+                return Err(interrupted());
+            }
+            let mut records = run_together_interruptible(&configs[c], recording, seed, &[k], interrupt)
+                .map_err(|_| interrupted())??;
+            finished.fetch_add(1, Ordering::Relaxed);
             on_done();
-            record
+            records.pop().ok_or_else(interrupted)
         })
         .collect()
 }
@@ -185,7 +225,7 @@ pub fn run_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     /// Every record as JSON without its wall time, the one field allowed to vary.
     fn without_time(records: &[Record]) -> Vec<serde_json::Value> {
@@ -209,9 +249,16 @@ mod tests {
             let records = thread_pool(threads)
                 .unwrap()
                 .install(|| {
-                    run_grid(&configs, 0, 3, Recording::Off, &|| {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    })
+                    run_grid(
+                        &configs,
+                        0,
+                        3,
+                        Recording::Off,
+                        &|| {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        },
+                        &Interrupt::new(),
+                    )
                 })
                 .unwrap();
             assert_eq!(done.load(Ordering::Relaxed), 9);
@@ -243,6 +290,45 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_stops_a_grid_and_returns_no_records() {
+        // Requested before the start: nothing runs.
+        let done = AtomicUsize::new(0);
+        let interrupt = Interrupt::new();
+        interrupt.request();
+        let error = run_grid(
+            &[RunConfig::default()],
+            0,
+            4,
+            Recording::Off,
+            &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            },
+            &interrupt,
+        )
+        .unwrap_err();
+        assert!(matches!(error, ExperimentError::Interrupted { finished: 0 }), "{error}");
+        assert_eq!(done.load(Ordering::Relaxed), 0);
+        // Requested while a run that would take about 10^10 steps is going: it stops there.
+        let endless = RunConfig {
+            n: 50,
+            d: 50,
+            batch: 49,
+            max_steps: u64::MAX / 2,
+            grad_tol: 1e-300,
+            ..RunConfig::default()
+        };
+        let interrupt = Interrupt::new();
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                interrupt.request();
+            });
+            run_grid(&[endless], 0, 1, Recording::Off, &|| {}, &interrupt)
+        });
+        assert!(matches!(result, Err(ExperimentError::Interrupted { finished: 0 })), "{result:?}");
+    }
+
+    #[test]
     fn jobs_group_by_sweep_point_in_order() {
         let job = |point, run_index| Job { experiment: 0, point, run_index, key: String::new() };
         let jobs: Vec<Job> = (0..5).map(|k| job(0, k)).chain([job(1, 0), job(0, 99)]).collect();
@@ -270,14 +356,28 @@ mod tests {
     fn a_refused_configuration_runs_nothing() {
         let bad = RunConfig { batch: 30, ..RunConfig::default() };
         let done = AtomicUsize::new(0);
-        let error = run_grid(&[RunConfig::default(), bad], 0, 2, Recording::Off, &|| {
-            done.fetch_add(1, Ordering::Relaxed);
-        })
+        let error = run_grid(
+            &[RunConfig::default(), bad],
+            0,
+            2,
+            Recording::Off,
+            &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            },
+            &Interrupt::new(),
+        )
         .unwrap_err();
         assert!(error.to_string().contains("invalid batch = 30"), "{error}");
-        let huge = run_grid(&[RunConfig::default()], 0, 10_000_000, Recording::Off, &|| {
-            done.fetch_add(1, Ordering::Relaxed);
-        })
+        let huge = run_grid(
+            &[RunConfig::default()],
+            0,
+            10_000_000,
+            Recording::Off,
+            &|| {
+                done.fetch_add(1, Ordering::Relaxed);
+            },
+            &Interrupt::new(),
+        )
         .unwrap_err();
         assert!(huge.to_string().contains("1 configurations x 10000000 seeds"), "{huge}");
         assert_eq!(done.load(Ordering::Relaxed), 0);

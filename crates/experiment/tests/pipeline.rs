@@ -1,5 +1,6 @@
 //! The pipeline end to end on small specs: plan, run into a file cache, read back, judge.
 
+use aesgd_core::run::Interrupt;
 use aesgd_experiment::executor::{run_jobs, thread_pool};
 use aesgd_experiment::plan::Plan;
 use aesgd_experiment::spec::parse;
@@ -22,7 +23,7 @@ fn folder(name: &str) -> PathBuf {
 
 fn run_all(plan: &Plan, cache: &dyn RunCache) {
     let (todo, _) = plan.missing_runs(cache);
-    run_jobs(&thread_pool(2).unwrap(), plan, &todo, cache, &|_| {}).unwrap();
+    run_jobs(&thread_pool(2).unwrap(), plan, &todo, cache, &|_| {}, &Interrupt::new()).unwrap();
 }
 
 const SMALL: &str =

@@ -17,10 +17,12 @@ pub mod error;
 pub mod markdown;
 pub mod plots;
 pub mod provenance;
+pub mod reproduce;
 pub mod run_table;
 pub mod text;
 pub mod write;
 
 pub use error::ReportError;
 pub use provenance::Provenance;
+pub use reproduce::{Reproduction, ReproductionEvents, ReproductionOptions, reproduce};
 pub use write::{Outputs, write_all};

@@ -9,6 +9,7 @@
 //! its result are the model's own (see [`super::autoencoder`] for the single neuron); this
 //! module knows nothing of data coordinates, metrics or limit points.
 
+use super::interrupt::{Interrupt, POLL_STEPS};
 use super::observe::Observer;
 use super::{DIVERGED_NORM_SQ, Outcome, RELATIVE_MIN_NORM_SQ};
 use crate::batch::BatchSampler;
@@ -111,13 +112,21 @@ pub(crate) fn decide(
 
 /// The stopping rule of a run (from a validated config: both counts at least 1).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
+pub(crate) struct Limits<'i> {
     /// The step budget.
     pub(crate) max_steps: u64,
     /// The steps between two convergence checks.
     pub(crate) check_every: u64,
     /// The tolerance of the stationarity tests of [`decide`].
     pub(crate) grad_tol: f64,
+    /// A request to stop from outside, read at every stop and every [`POLL_STEPS`] steps.
+    pub(crate) interrupt: Option<&'i Interrupt>,
+}
+
+impl Limits<'_> {
+    fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(Interrupt::is_requested)
+    }
 }
 
 /// How a run ended, as far as run control knows.
@@ -148,8 +157,8 @@ impl Ending {
 /// observer's next watched step, and what its checks found so far. [`control`] and
 /// [`control_group`] drive it the same way, so a run stops, checks and shows its iterate at the
 /// same steps whether it is stepped alone or in a group.
-struct Controller {
-    limits: Limits,
+struct Controller<'i> {
+    limits: Limits<'i>,
     watching: bool,
     /// The next step to show the observer (`u64::MAX`: none).
     next_watch: u64,
@@ -160,8 +169,8 @@ struct Controller {
     last_dense_check: Option<u64>,
 }
 
-impl Controller {
-    fn new(limits: Limits, observer: &dyn Observer) -> Self {
+impl<'i> Controller<'i> {
+    fn new(limits: Limits<'i>, observer: &dyn Observer) -> Self {
         let watching = observer.next_watch(0).is_some();
         Self {
             limits,
@@ -179,7 +188,7 @@ impl Controller {
     /// step or the run ends here. Returns the outcome when the run ends at this step. At a step
     /// that is none of these stops it does nothing.
     fn at_stop<P: Problem + ?Sized>(&mut self, problem: &P, observer: &mut dyn Observer) -> Option<Outcome> {
-        let Limits { max_steps, check_every, grad_tol } = self.limits;
+        let Limits { max_steps, check_every, grad_tol, .. } = self.limits;
         let step = self.step;
         let mut end = None;
         if step == self.next_check || step == max_steps {
@@ -204,9 +213,11 @@ impl Controller {
         end
     }
 
-    /// The next stop after the current step: a watched step, a check or the end of the budget.
+    /// The next stop after the current step: a watched step, a check or the end of the budget,
+    /// or [`POLL_STEPS`] steps on when an interrupt is to be read.
     fn next_stop(&self) -> u64 {
-        self.next_watch.min(self.next_check).min(self.limits.max_steps)
+        let stop = self.next_watch.min(self.next_check).min(self.limits.max_steps);
+        if self.limits.interrupt.is_some() { stop.min(self.step.saturating_add(POLL_STEPS)) } else { stop }
     }
 
     /// Books `taken` steps of [`Problem::advance`]; returns `Diverged` when the iterate is past
@@ -245,18 +256,23 @@ impl Controller {
 ///
 /// Between two stops (a check, a watched step, the budget) the steps are taken in one call of
 /// [`Problem::advance`], so that an engine keeps its state in registers across them; with an
-/// observer that watches no iterate, the only stops are the checks and the budget.
+/// observer that watches no iterate, the only stops are the checks and the budget (and, with an
+/// interrupt, every [`POLL_STEPS`] steps). Returns `None`, with the run unfinished, when the
+/// interrupt is requested.
 pub(crate) fn control<P: Problem + ?Sized>(
     problem: &mut P,
     sampler: &mut BatchSampler,
     rng: &mut ChaCha8Rng,
-    limits: Limits,
+    limits: Limits<'_>,
     observer: &mut dyn Observer,
-) -> Ending {
+) -> Option<Ending> {
     let mut run = Controller::new(limits, observer);
     let outcome = loop {
         if let Some(outcome) = run.at_stop(problem, observer) {
             break outcome;
+        }
+        if limits.interrupted() {
+            return None;
         }
         // Every step up to the next stop in one call; the engine stops early if the iterate
         // diverges.
@@ -265,7 +281,7 @@ pub(crate) fn control<P: Problem + ?Sized>(
             break outcome;
         }
     };
-    run.ending(outcome)
+    Some(run.ending(outcome))
 }
 
 /// One run of a group stepped by [`control_group`]: its model, its sampler and random stream,
@@ -296,7 +312,11 @@ pub(crate) struct Lane<'m, P> {
 /// which the step is no stop does nothing); the finished ones leave the group; then the rest
 /// advance together, through [`Problem::advance_group`], to the earliest next stop of any of
 /// them. A member that diverges inside a stretch stops there and leaves the group after it.
-pub(crate) fn control_group<P: Problem>(members: &mut [Member<'_, P>], limits: Limits) -> Vec<Ending> {
+/// Returns `None`, with the unfinished members unfinished, when the interrupt is requested.
+pub(crate) fn control_group<P: Problem>(
+    members: &mut [Member<'_, P>],
+    limits: Limits<'_>,
+) -> Option<Vec<Ending>> {
     let mut runs: Vec<Controller> =
         members.iter().map(|member| Controller::new(limits, &*member.observer)).collect();
     let mut endings: Vec<Option<Ending>> = vec![None; members.len()];
@@ -313,6 +333,9 @@ pub(crate) fn control_group<P: Problem>(members: &mut [Member<'_, P>], limits: L
         else {
             break;
         };
+        if limits.interrupted() {
+            return None;
+        }
         let step = runs.iter().zip(&endings).find(|(_, e)| e.is_none()).map_or(0, |(r, _)| r.step);
         let mut lanes: Vec<Lane<'_, P>> = members
             .iter_mut()
@@ -335,7 +358,7 @@ pub(crate) fn control_group<P: Problem>(members: &mut [Member<'_, P>], limits: L
             }
         }
     }
-    endings.into_iter().flatten().collect()
+    Some(endings.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

@@ -42,8 +42,10 @@
 
 mod autoencoder;
 mod control;
+mod interrupt;
 mod observe;
 
+pub use interrupt::{Interrupt, Interrupted, POLL_STEPS};
 pub use observe::{NoObserver, Observer};
 
 use crate::batch::BatchSampler;
@@ -213,8 +215,32 @@ pub fn run_group(
     seed: u64,
     runs: &mut [(u64, &mut dyn Observer)],
 ) -> Vec<Result<RunResult, ConfigError>> {
+    match group(config, seed, runs, None) {
+        Ok(results) => results,
+        // Without an interrupt there is nothing to request.
+        Err(Interrupted) => unreachable!("a group without an interrupt was interrupted"),
+    }
+}
+
+/// [`run_group`] that stops, with no result for any run, soon after `interrupt` is requested
+/// (see [`Interrupt`]); the results of a group that finishes are those of [`run_group`].
+pub fn run_group_interruptible(
+    config: &RunConfig,
+    seed: u64,
+    runs: &mut [(u64, &mut dyn Observer)],
+    interrupt: &Interrupt,
+) -> Result<Vec<Result<RunResult, ConfigError>>, Interrupted> {
+    group(config, seed, runs, Some(interrupt))
+}
+
+fn group(
+    config: &RunConfig,
+    seed: u64,
+    runs: &mut [(u64, &mut dyn Observer)],
+    interrupt: Option<&Interrupt>,
+) -> Result<Vec<Result<RunResult, ConfigError>>, Interrupted> {
     if let Err(error) = config.validate() {
-        return runs.iter().map(|_| Err(error.clone())).collect();
+        return Ok(runs.iter().map(|_| Err(error.clone())).collect());
     }
     // Each run's data, initial point and generator, drawn as `run_observed` draws them.
     let indices: Vec<u64> = runs.iter().map(|&(run_index, _)| run_index).collect();
@@ -249,16 +275,20 @@ pub fn run_group(
             Err(error) => results.push(Some(Err(error))),
         }
     }
-    let limits =
-        Limits { max_steps: config.max_steps, check_every: config.check_every, grad_tol: config.grad_tol };
-    let endings = control_group(&mut members, limits);
+    let limits = Limits {
+        max_steps: config.max_steps,
+        check_every: config.check_every,
+        grad_tol: config.grad_tol,
+        interrupt,
+    };
+    let endings = control_group(&mut members, limits).ok_or(Interrupted)?;
     for ((member, ending), slot) in members.into_iter().zip(endings).zip(slots) {
         let mut result = member.problem.finish(ending);
         result.seed = seed;
         result.run_index = indices[slot];
         results[slot] = Some(Ok(result));
     }
-    results.into_iter().flatten().collect()
+    Ok(results.into_iter().flatten().collect())
 }
 
 /// Runs SGD on given data from a given `w0`, drawing batches from `rng`, reporting to
@@ -273,8 +303,14 @@ pub fn solve(
     config.validate()?;
     let mut problem = Autoencoder::new(config, data, w0)?;
     let mut sampler = BatchSampler::new(config.schedule, config.n, config.batch);
-    let limits =
-        Limits { max_steps: config.max_steps, check_every: config.check_every, grad_tol: config.grad_tol };
-    let ending = control(&mut problem, &mut sampler, rng, limits, observer);
-    Ok(problem.finish(ending))
+    let limits = Limits {
+        max_steps: config.max_steps,
+        check_every: config.check_every,
+        grad_tol: config.grad_tol,
+        interrupt: None,
+    };
+    match control(&mut problem, &mut sampler, rng, limits, observer) {
+        Some(ending) => Ok(problem.finish(ending)),
+        None => unreachable!("a run without an interrupt was interrupted"),
+    }
 }
