@@ -145,7 +145,7 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         threads: args.jobs.unwrap_or_else(available_cores),
         fresh: args.fresh,
         shard,
-        revision: git_revision(),
+        revision: git_revision(&args.specs),
     };
     let bars = Bars { quick: args.quick, bars: Mutex::default() };
     let reproduction =

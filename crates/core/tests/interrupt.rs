@@ -4,19 +4,22 @@
 //! instead); a requested interrupt stops runs that would go on for hours, with no result.
 
 use aesgd_core::run::{
-    Interrupt, Interrupted, NoObserver, Observer, POLL_STEPS, run_group, run_group_interruptible,
+    Interrupt, Interrupted, NoObserver, Observer, POLL_WORK, run_group, run_group_interruptible,
 };
 use aesgd_core::trajectory::TrajectoryRecorder;
 use aesgd_core::{Activation, EngineChoice, RunConfig, Schedule};
 
-/// Configurations whose checks are further apart than `POLL_STEPS`, ending every way.
+/// Configurations whose checks are further apart than the readings of an interrupt (every
+/// `POLL_WORK / step_work` steps: under 2^21 for these reduced steps of at least 2 operations,
+/// and these dense ones of at least 16), ending every way.
 fn cases() -> Vec<RunConfig> {
-    let sparse_checks = RunConfig { n: 8, d: 8, check_every: 3 * POLL_STEPS + 17, ..RunConfig::default() };
+    let apart = POLL_WORK + 17;
+    let sparse_checks = RunConfig { n: 8, d: 8, check_every: apart, ..RunConfig::default() };
     vec![
         // Converges at a check past several polls.
         RunConfig { batch: 3, ..sparse_checks.clone() },
         // Spends a budget that is not a multiple of anything.
-        RunConfig { batch: 7, max_steps: 5 * POLL_STEPS + 3, grad_tol: 1e-300, ..sparse_checks.clone() },
+        RunConfig { batch: 7, max_steps: 3 * apart + 5, grad_tol: 1e-300, ..sparse_checks.clone() },
         RunConfig {
             batch: 2,
             schedule: Schedule::Cyclic,

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
     /// The work was interrupted from outside ([`aesgd_core::run::Interrupt`]): the runs that
-    /// had finished are kept (cached where there is a cache), the others have no result.
-    #[error("interrupted: {finished} run(s) had finished and are kept, the rest have no result")]
+    /// had finished are cached where there is a cache (a reproduction), the others have no
+    /// result.
+    #[error("interrupted after {finished} run(s) had finished; the rest have no result")]
     Interrupted {
         /// The runs that finished before the interrupt.
         finished: u64,

@@ -129,7 +129,8 @@ fn model_inputs(
     let d = w.len()?;
     let n = data.as_ref().map_or(d, |p| p.as_array().dim().0);
     let bytes = |rows: usize, cols: usize| (rows as u128) * (cols as u128) * 8;
-    let needed = bytes(d, n) + if hessian_matrix { bytes(d, d) } else { 0 };
+    // The data matrix, its n x n Gram matrix (the orthonormality test) and the Hessian.
+    let needed = bytes(d, n) + bytes(n, n) + if hessian_matrix { bytes(d, d) } else { 0 };
     if needed > u128::from(MAX_RUN_BYTES) {
         return Err(PyValueError::new_err(format!(
             "invalid w: d = {d} with n = {n} data points needs {} in matrices; at most {} is allowed",
@@ -315,7 +316,7 @@ fn run_grid(
     let points = points.map(|p| Arc::new(points_matrix(&p)));
     let configs: Vec<RunConfig> =
         batches.iter().map(|&b| arguments.config(b, points.as_ref())).collect::<PyResult<_>>()?;
-    let total = AtomicU64::new(configs.len() as u64 * seeds);
+    let total = AtomicU64::new((configs.len() as u64).saturating_mul(seeds));
     let done = AtomicU64::new(0);
     let interrupt = Interrupt::new();
     let records = detached(py, &total, &done, progress.as_ref(), &interrupt, || {
@@ -400,6 +401,7 @@ fn repro(
     check: bool,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
+    let revision = py.detach(|| git_revision(&specs));
     let options = ReproductionOptions {
         specs,
         out,
@@ -408,7 +410,7 @@ fn repro(
         threads: jobs.unwrap_or_else(executor::available_cores),
         fresh,
         shard: None,
-        revision: git_revision(),
+        revision,
     };
     let done = AtomicU64::new(0);
     let total = AtomicU64::new(0);
@@ -456,9 +458,8 @@ struct PointSummary {
 /// and its sweep points (full and quick).
 #[pyfunction]
 fn load_spec(path: PathBuf) -> PyResult<String> {
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        pyo3::exceptions::PyFileNotFoundError::new_err(format!("cannot read spec {}: {e}", path.display()))
-    })?;
+    // An `io::Error` becomes the matching OSError (FileNotFoundError, PermissionError, ...).
+    let text = std::fs::read_to_string(&path).map_err(PyErr::from)?;
     let spec = aesgd_experiment::spec::parse(&path, &text).map_err(experiment_error)?;
     let summarise = |quick: bool| -> PyResult<Vec<PointSummary>> {
         Ok(aesgd_experiment::plan::points(&spec, quick)

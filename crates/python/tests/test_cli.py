@@ -1,5 +1,10 @@
 """aesgd.run gives values bit-identical to `cargo xtask run --json` for the same configuration.
 
+Both sides serialize the same Rust `Record`, so what this tests is the path from arguments to a
+configuration: the names, defaults and conversions of every argument, and the decoding of the
+JSON (integers stay integers, NaN and infinities arrive as floats). A data array (`data=`) has
+no command-line counterpart; `test_model.py` checks the model on arrays.
+
 The command line is built and run from the repository this package sits in; where cargo or the
 repository is missing (an installed package far from its source) the test is skipped and says
 so. `.ci/run` runs it from the repository, so there it always runs."""
@@ -47,7 +52,8 @@ def same(a, b):
     """Equal values, NaN equal to the CLI's word "NaN" and infinities to "inf"/"-inf"."""
     if isinstance(b, str) and b in ("NaN", "inf", "-inf"):
         return isinstance(a, float) and (math.isnan(a) if b == "NaN" else a == float(b))
-    return type(a) is type(b) and a == b if not isinstance(a, (int, float)) else a == b and isinstance(b, (int, float))
+    # Same type as well as value: an integer field must not arrive as a float.
+    return type(a) is type(b) and a == b
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
@@ -104,3 +110,11 @@ def test_progress_is_reported_and_ends_at_the_total():
     assert seen, "progress was never called"
     assert seen[-1] == (12, 12)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_the_largest_seeds_are_kept_exactly():
+    seed = 2**64 - 1
+    result = aesgd.run(n=6, batch=[1], seeds=1, seed=seed)
+    assert result.columns["seed"].dtype == np.uint64 and int(result.columns["seed"][0]) == seed
+    expected = cli_records({"n": 6, "batch": [1], "seeds": 1, "seed": seed})
+    assert result.records()[0]["seed"] == expected[0]["seed"] == seed

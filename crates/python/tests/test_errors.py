@@ -30,7 +30,9 @@ BAD_RUNS = [
     ({"check_every": 0}, "invalid check_every 0"),
     ({"init_scale": -1.0}, "invalid init_scale -1"),
     ({"n": 100000, "d": 100000, "engine": "dense"}, "invalid"),
-    ({"data": np.zeros((3, 3))}, "invalid data"),
+    ({"data": np.zeros((3, 3))}, "invalid data: point (row) 0 is zero"),
+    ({"data": np.array([[1.0, 0.0], [0.0, np.nan]])}, "invalid data: nan at point (row) 1, coordinate 1"),
+    ({"data": np.zeros((0, 3))}, "invalid data: an array of shape (0, 3)"),
     ({"data": np.eye(3), "n": 4}, "invalid n 4"),
     ({"data": np.ones(3)}, "invalid data"),
     ({"progress": 3}, "invalid progress 3"),
@@ -63,6 +65,8 @@ def test_messages_are_the_command_lines_with_python_names():
         # Refused before the d x d basis (80 GB) or Hessian is allocated.
         lambda: aesgd.loss(np.zeros(100_000)),
         lambda: aesgd.hessian(np.zeros(20_000)),
+        # n x n Gram matrix of 100_000 points: 80 GB.
+        lambda: aesgd.loss(np.ones(1), np.ones((100_000, 1))),
     ],
 )
 def test_bad_model_arguments_raise_value_error(call):

@@ -193,12 +193,14 @@ pub fn check(specs: &Path, quick: bool, written: &ReportWritten) -> Result<Vec<S
     Ok(differences(&expected, &written.claims, &spec_list).iter().map(ToString::to_string).collect())
 }
 
-/// The code revision of the git work tree around the current directory, with `+uncommitted`
-/// when the code (not the committed results in `repro/results`) was edited; `unknown` outside
-/// git.
-pub fn git_revision() -> String {
+/// The code revision of the git work tree that holds `folder` (the spec folder), with
+/// `+uncommitted` when the code (not the committed results in `repro/results`) was edited;
+/// `unknown` outside git.
+pub fn git_revision(folder: &Path) -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
+            .arg("-C")
+            .arg(folder)
             .args(args)
             .output()
             .ok()

@@ -200,6 +200,14 @@ impl Problem for Autoencoder<'_> {
         }
     }
 
+    fn step_work(&self) -> u64 {
+        let (n, b, d) = (self.config.n as u64, self.config.batch as u64, self.config.d as u64);
+        match self.engine {
+            AnyEngine::Dense(_) => b * d + d,
+            AnyEngine::Reduced(_) => b.min(n - b) + 2,
+        }
+    }
+
     #[inline]
     fn norm_sq(&self) -> f64 {
         self.engine.get().norm_sq()

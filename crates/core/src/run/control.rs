@@ -9,7 +9,7 @@
 //! its result are the model's own (see [`super::autoencoder`] for the single neuron); this
 //! module knows nothing of data coordinates, metrics or limit points.
 
-use super::interrupt::{Interrupt, POLL_STEPS};
+use super::interrupt::{Interrupt, poll_steps};
 use super::observe::Observer;
 use super::{DIVERGED_NORM_SQ, Outcome, RELATIVE_MIN_NORM_SQ};
 use crate::batch::BatchSampler;
@@ -42,6 +42,10 @@ pub(crate) trait Problem {
             lane.taken = lane.problem.advance(lane.sampler, lane.rng, steps, stop_above);
         }
     }
+
+    /// About how many floating-point operations one step takes, for how often an interrupt is
+    /// read (see [`super::interrupt::POLL_WORK`]).
+    fn step_work(&self) -> u64;
 
     /// The squared norm of the iterate, the quantity of the divergence rule; in O(1).
     fn norm_sq(&self) -> f64;
@@ -119,7 +123,8 @@ pub(crate) struct Limits<'i> {
     pub(crate) check_every: u64,
     /// The tolerance of the stationarity tests of [`decide`].
     pub(crate) grad_tol: f64,
-    /// A request to stop from outside, read at every stop and every [`POLL_STEPS`] steps.
+    /// A request to stop from outside, read at every stop and every
+    /// [`POLL_WORK`](super::interrupt::POLL_WORK) operations of steps.
     pub(crate) interrupt: Option<&'i Interrupt>,
 }
 
@@ -167,12 +172,15 @@ struct Controller<'i> {
     step: u64,
     stationarity: f64,
     last_dense_check: Option<u64>,
+    /// The steps between two readings of the interrupt (`u64::MAX` without one).
+    poll_steps: u64,
 }
 
 impl<'i> Controller<'i> {
-    fn new(limits: Limits<'i>, observer: &dyn Observer) -> Self {
+    fn new<P: Problem + ?Sized>(limits: Limits<'i>, problem: &P, observer: &dyn Observer) -> Self {
         let watching = observer.next_watch(0).is_some();
         Self {
+            poll_steps: if limits.interrupt.is_some() { poll_steps(problem.step_work()) } else { u64::MAX },
             limits,
             watching,
             next_watch: if watching { 0 } else { u64::MAX },
@@ -214,10 +222,10 @@ impl<'i> Controller<'i> {
     }
 
     /// The next stop after the current step: a watched step, a check or the end of the budget,
-    /// or [`POLL_STEPS`] steps on when an interrupt is to be read.
+    /// or the next reading of the interrupt, if there is one.
     fn next_stop(&self) -> u64 {
         let stop = self.next_watch.min(self.next_check).min(self.limits.max_steps);
-        if self.limits.interrupt.is_some() { stop.min(self.step.saturating_add(POLL_STEPS)) } else { stop }
+        stop.min(self.step.saturating_add(self.poll_steps))
     }
 
     /// Books `taken` steps of [`Problem::advance`]; returns `Diverged` when the iterate is past
@@ -257,7 +265,7 @@ impl<'i> Controller<'i> {
 /// Between two stops (a check, a watched step, the budget) the steps are taken in one call of
 /// [`Problem::advance`], so that an engine keeps its state in registers across them; with an
 /// observer that watches no iterate, the only stops are the checks and the budget (and, with an
-/// interrupt, every [`POLL_STEPS`] steps). Returns `None`, with the run unfinished, when the
+/// interrupt, every [`POLL_WORK`](super::interrupt::POLL_WORK) operations of steps). Returns `None`, with the run unfinished, when the
 /// interrupt is requested.
 pub(crate) fn control<P: Problem + ?Sized>(
     problem: &mut P,
@@ -266,7 +274,7 @@ pub(crate) fn control<P: Problem + ?Sized>(
     limits: Limits<'_>,
     observer: &mut dyn Observer,
 ) -> Option<Ending> {
-    let mut run = Controller::new(limits, observer);
+    let mut run = Controller::new(limits, problem, observer);
     let outcome = loop {
         if let Some(outcome) = run.at_stop(problem, observer) {
             break outcome;
@@ -318,7 +326,7 @@ pub(crate) fn control_group<P: Problem>(
     limits: Limits<'_>,
 ) -> Option<Vec<Ending>> {
     let mut runs: Vec<Controller> =
-        members.iter().map(|member| Controller::new(limits, &*member.observer)).collect();
+        members.iter().map(|member| Controller::new(limits, &member.problem, &*member.observer)).collect();
     let mut endings: Vec<Option<Ending>> = vec![None; members.len()];
     loop {
         for ((member, run), ending) in members.iter_mut().zip(&mut runs).zip(&mut endings) {

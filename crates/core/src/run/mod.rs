@@ -45,7 +45,7 @@ mod control;
 mod interrupt;
 mod observe;
 
-pub use interrupt::{Interrupt, Interrupted, POLL_STEPS};
+pub use interrupt::{Interrupt, Interrupted, POLL_WORK, poll_steps};
 pub use observe::{NoObserver, Observer};
 
 use crate::batch::BatchSampler;
@@ -242,6 +242,10 @@ fn group(
     if let Err(error) = config.validate() {
         return Ok(runs.iter().map(|_| Err(error.clone())).collect());
     }
+    let interrupted = || interrupt.is_some_and(Interrupt::is_requested);
+    if interrupted() {
+        return Err(Interrupted);
+    }
     // Each run's data, initial point and generator, drawn as `run_observed` draws them.
     let indices: Vec<u64> = runs.iter().map(|&(run_index, _)| run_index).collect();
     let mut rngs: Vec<ChaCha8Rng> = indices.iter().map(|&run_index| run_rng(seed, run_index)).collect();
@@ -283,6 +287,9 @@ fn group(
     };
     let endings = control_group(&mut members, limits).ok_or(Interrupted)?;
     for ((member, ending), slot) in members.into_iter().zip(endings).zip(slots) {
+        if interrupted() {
+            return Err(Interrupted);
+        }
         let mut result = member.problem.finish(ending);
         result.seed = seed;
         result.run_index = indices[slot];

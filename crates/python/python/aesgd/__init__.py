@@ -94,8 +94,19 @@ def _array(name: str, value: Any, ndim: int, shape_words: str) -> np.ndarray:
 
 
 def _points(name: str, value: Any) -> np.ndarray:
-    """A data set given as an array: ``(n, d)`` float64, one data point a row."""
-    return _array(name, value, 2, "(n, d), one data point a row")
+    """A data set given as an array: ``(n, d)`` float64, one data point a row, at least one of
+    each, every entry finite and no point zero (errors name the point by its row)."""
+    points = _array(name, value, 2, "(n, d), one data point a row")
+    if points.shape[0] == 0 or points.shape[1] == 0:
+        raise ValueError(f"invalid {name}: an array of shape {points.shape}; needs at least one point and one coordinate")
+    bad = np.argwhere(~np.isfinite(points))
+    if len(bad):
+        i, j = bad[0]
+        raise ValueError(f"invalid {name}: {points[i, j]} at point (row) {i}, coordinate {j}; every entry must be finite")
+    zero = np.flatnonzero(~points.any(axis=1))
+    if len(zero):
+        raise ValueError(f"invalid {name}: point (row) {zero[0]} is zero; no data point may be zero")
+    return points
 
 
 def _vector(name: str, value: Any) -> np.ndarray:
@@ -132,7 +143,8 @@ def _column(values: List[Any]) -> np.ndarray:
     if present and all(isinstance(v, bool) for v in present):
         return np.array(values, dtype=object)
     if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present) and len(present) == len(values):
-        return np.array(values, dtype=np.int64)
+        # Seeds are unsigned 64-bit: beyond int64 the column is uint64.
+        return np.array(values, dtype=np.uint64 if max(values) > 2**63 - 1 else np.int64)
     if all(isinstance(v, (int, float)) or v is None for v in values):
         return np.array([_float(v) for v in values], dtype=np.float64)
     if all(isinstance(v, str) for v in values):
@@ -303,7 +315,7 @@ def run(
     Example::
 
         >>> r = aesgd.run(n=10, batch=[1, 10], seeds=2)
-        >>> list(r.columns["support"][:2])      # b = 1: one data point each
+        >>> r.columns["support"][:2].tolist()   # b = 1: one data point each
         [1, 1]
     """
     arguments, points = _arguments(
