@@ -33,9 +33,10 @@
 //!
 //! - its engine: `Problem::advance` (steps on batches from the shared
 //!   [`batch::BatchSampler`], stopping early past the divergence bound) and `Problem::norm_sq`;
-//!   optionally `Problem::advance_group`, the steps of several runs of one configuration
-//!   interleaved for [`run::run_group`] (the default advances them one after the other, which
-//!   is always exact);
+//!   `Problem::step_work`, about how many floating-point operations a step takes, which sets
+//!   how often a [`run::Interrupt`] is read; optionally `Problem::advance_group`, the steps of
+//!   several runs of one configuration interleaved for [`run::run_group`] (the default advances
+//!   them one after the other, which is always exact);
 //! - its stationarity measure (`Problem::stationarity`) for the convergence rule, and whether
 //!   an iterate that passed a stationarity test is a global minimum (`Problem::standing`: the
 //!   single neuron reads its loss gap against half the smallest gap of a non-minimal stationary

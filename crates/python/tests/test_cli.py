@@ -118,3 +118,17 @@ def test_the_largest_seeds_are_kept_exactly():
     assert result.columns["seed"].dtype == np.uint64 and int(result.columns["seed"][0]) == seed
     expected = cli_records({"n": 6, "batch": [1], "seeds": 1, "seed": seed})
     assert result.records()[0]["seed"] == expected[0]["seed"] == seed
+
+
+def test_to_pandas_gives_the_columns_or_says_what_is_missing():
+    result = aesgd.run(n=6, batch=[1, 6], seeds=2)
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="to_pandas needs pandas"):
+            result.to_pandas()
+        return
+    frame = result.to_pandas()
+    assert list(frame.columns) == list(result.columns)
+    assert frame["support"].tolist() == result.columns["support"].tolist()
+    assert frame["outcome"].tolist() == result.columns["outcome"].tolist()
