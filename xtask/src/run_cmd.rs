@@ -217,10 +217,7 @@ fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<Record>), String> {
         config.validate().map_err(|e| explain(&e))?;
         configs.push(config);
     }
-    if args.seeds == 0 {
-        return Err("invalid --seeds 0: must be at least 1".into());
-    }
-    let bar = ProgressBar::new(configs.len() as u64 * args.seeds).with_style(
+    let bar = ProgressBar::new((configs.len() as u64).saturating_mul(args.seeds)).with_style(
         ProgressStyle::with_template("{spinner} runs {pos}/{len} [{elapsed_precise}, eta {eta}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -235,6 +232,7 @@ fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<Record>), String> {
     bar.finish_and_clear();
     let records = records.map_err(|e| match e {
         ExperimentError::Config(c) => explain(&c),
+        ExperimentError::Argument { name, value, allowed } => format!("invalid --{name} {value}: {allowed}"),
         other => other.to_string(),
     })?;
     Ok((base, records))
@@ -273,6 +271,8 @@ mod tests {
     fn errors_name_the_flag() {
         let message = run_grid(&parse(&["--n", "5", "--batch", "6"])).unwrap_err();
         assert!(message.contains("--batch 6") && message.contains("1..=5"), "{message}");
+        let message = run_grid(&parse(&["--seeds", "0"])).unwrap_err();
+        assert_eq!(message, "invalid --seeds 0: must be at least 1");
         let message = run_grid(&parse(&["--steps", "0"])).unwrap_err();
         assert!(message.contains("--steps 0"), "{message}");
         let message = run_grid(&parse(&["--tol", "-1"])).unwrap_err();

@@ -1,7 +1,8 @@
 //! Interrupting runs ([`run_group_interruptible`]): a run that is never interrupted is
 //! bit-identical to one run without an interrupt, even where reading the flag cuts its
-//! stretches of steps (checks far apart, so that stretches end every `POLL_STEPS` steps
-//! instead); a requested interrupt stops runs that would go on for hours, with no result.
+//! stretches of steps (checks further apart than the readings, every `POLL_WORK / step_work`
+//! steps, so that the readings end the stretches instead); a requested interrupt stops runs
+//! that would go on for years, with no result.
 
 use aesgd_core::run::{
     Interrupt, Interrupted, NoObserver, Observer, POLL_WORK, run_group, run_group_interruptible,

@@ -89,6 +89,27 @@ pub fn run_together_interruptible(
         .collect())
 }
 
+/// [`run_together_interruptible`] as the parallel loops run it: refused at once when `interrupt`
+/// is already requested, and counted in `finished` when it completes; an interrupt becomes
+/// `ExperimentError::Interrupted` with the count so far.
+fn run_counted(
+    config: &RunConfig,
+    recording: Recording,
+    seed: u64,
+    run_indices: &[u64],
+    interrupt: &Interrupt,
+    finished: &AtomicU64,
+) -> Result<Vec<Record>, ExperimentError> {
+    let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
+    if interrupt.is_requested() {
+        return Err(interrupted());
+    }
+    let records = run_together_interruptible(config, recording, seed, run_indices, interrupt)
+        .map_err(|_| interrupted())??;
+    finished.fetch_add(records.len() as u64, Ordering::Relaxed);
+    Ok(records)
+}
+
 /// `jobs` cut into groups of at most `size` consecutive jobs of one sweep point.
 fn groups<'a>(jobs: &[&'a Job], size: usize) -> Vec<Vec<&'a Job>> {
     let mut groups: Vec<Vec<&Job>> = Vec::new();
@@ -149,20 +170,14 @@ pub fn run_jobs(
 ) -> Result<(), ExperimentError> {
     let grouped = groups(todo, GROUP_SIZE);
     let finished = AtomicU64::new(0);
-    let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
     pool.install(|| {
         grouped.par_iter().try_for_each(|group| {
-            if interrupt.is_requested() {
-                return Err(interrupted());
-            }
             let point = plan.point_of(group[0]);
             let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
             let records =
-                run_together_interruptible(&point.config, point.recording, point.seed, &indices, interrupt)
-                    .map_err(|_| interrupted())??;
+                run_counted(&point.config, point.recording, point.seed, &indices, interrupt, &finished)?;
             for (job, record) in group.iter().zip(&records) {
                 cache.store(record)?;
-                finished.fetch_add(1, Ordering::Relaxed);
                 on_done(job);
             }
             Ok(())
@@ -207,19 +222,15 @@ pub fn run_grid(
     }
     let jobs: Vec<(usize, u64)> = (0..configs.len()).flat_map(|c| (0..seeds).map(move |k| (c, k))).collect();
     let finished = AtomicU64::new(0);
-    jobs.par_iter()
+    let runs: Vec<Vec<Record>> = jobs
+        .par_iter()
         .map(|&(c, k)| {
-            let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
-            if interrupt.is_requested() {
-                return Err(interrupted());
-            }
-            let mut records = run_together_interruptible(&configs[c], recording, seed, &[k], interrupt)
-                .map_err(|_| interrupted())??;
-            finished.fetch_add(1, Ordering::Relaxed);
+            let records = run_counted(&configs[c], recording, seed, &[k], interrupt, &finished)?;
             on_done();
-            records.pop().ok_or_else(interrupted)
+            Ok(records)
         })
-        .collect()
+        .collect::<Result<_, ExperimentError>>()?;
+    Ok(runs.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

@@ -310,9 +310,6 @@ fn run_grid(
     points: Option<PyReadonlyArray2<'_, f64>>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<String>> {
-    if seeds == 0 {
-        return Err(PyValueError::new_err("invalid seeds 0: must be at least 1"));
-    }
     let points = points.map(|p| Arc::new(points_matrix(&p)));
     let configs: Vec<RunConfig> =
         batches.iter().map(|&b| arguments.config(b, points.as_ref())).collect::<PyResult<_>>()?;

@@ -18,7 +18,7 @@ BAD_RUNS = [
     ({"eta": 0.0}, "invalid eta 0"),
     ({"eta": float("nan")}, "invalid eta NaN"),
     ({"eta": "fast"}, "invalid eta 'fast'"),
-    ({"seeds": 0}, "invalid seeds 0"),
+    ({"seeds": 0}, "invalid seeds 0: must be at least 1"),
     ({"seed": -1}, "invalid seed -1"),
     ({"activation": "tanh"}, "invalid activation 'tanh': must be one of \"linear\", \"relu\""),
     ({"schedule": "sorted"}, "invalid schedule 'sorted'"),

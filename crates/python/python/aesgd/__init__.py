@@ -334,7 +334,8 @@ def run(
             raise ValueError(f"invalid batch {batch!r}: must be an integer or a list of integers") from None
         if not batches:
             raise ValueError("invalid batch []: give at least one batch size")
-    seeds = _integer("seeds", seeds, 1)
+    # The executor says what the least number of seeds is (the command line's message).
+    seeds = _integer("seeds", seeds)
     seed = _integer("seed", seed)
     if progress is not None and not callable(progress):
         raise ValueError(f"invalid progress {progress!r}: must be callable as progress(done, total)")
