@@ -202,7 +202,8 @@ fn advance_takes_the_same_steps_as_single_steps_bit_for_bit() {
     };
     for activation in [Activation::Linear, Activation::Relu] {
         for schedule in schedules {
-            for batch in [1, 3, 7, 10] {
+            // b = 9 leaves one index out of each batch: its own loop under Random.
+            for batch in [1, 3, 7, 9, 10] {
                 // eta = 2.5 takes the fallback on some steps (a factor below zero).
                 for eta in [0.2, 2.5] {
                     let w0 =

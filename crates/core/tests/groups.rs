@@ -227,3 +227,53 @@ fn invalid_input_gives_errors_without_stepping() {
     assert_eq!(results[0].as_ref().expect_err("refused"), &alone);
     assert!(run_group(&RunConfig::default(), 0, &mut []).is_empty());
 }
+
+#[test]
+fn runs_that_leave_one_out_are_bit_identical_in_the_packed_loop() {
+    // b = n - 1 under Random: four runs a vector register (where there is AVX2). eta from a
+    // quiet 0.5 to 8, where factors turn negative (the fallback, taken lane by lane), ReLU runs
+    // die and linear runs diverge between two checks (a lane stops and the others finish the
+    // stretch alone); groups of 4 and 8 packed, 7 with three runs packed beside a lane of
+    // padding, 5 with one run left to step alone.
+    for activation in [Activation::Relu, Activation::Linear] {
+        for eta in [0.5, 2.0, 4.0, 8.0] {
+            for size in [4u64, 5, 7, 8] {
+                let indices: Vec<u64> = (0..size).map(|k| 3 * k + 2).collect();
+                check_group(&mixed(activation, Schedule::Random, 9, eta), 7, &indices);
+            }
+        }
+    }
+    let outcomes =
+        check_group(&mixed(Activation::Linear, Schedule::Random, 9, 8.0), 7, &[0, 1, 2, 3, 4, 5, 6, 7]);
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Outcome::Diverged { step } if step % 500 != 0)),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&Outcome::MaxSteps), "{outcomes:?}");
+}
+
+#[test]
+fn long_packed_runs_through_folds_subnormals_and_zeros_are_bit_identical() {
+    // 60 000 steps of n = d = 10 from the standard basis with no convergence: every run folds
+    // at least 58 times by count, and the coordinates that SGD leaves decay through the
+    // subnormal numbers to exact zeros (of either sign), which the packed `max` and `min` must
+    // treat as the scalar ones do.
+    for activation in [Activation::Relu, Activation::Linear] {
+        let config = RunConfig {
+            activation,
+            n: 10,
+            d: 10,
+            batch: 9,
+            eta: 0.5,
+            max_steps: 60_000,
+            grad_tol: f64::MIN_POSITIVE,
+            check_every: 7_000,
+            ..RunConfig::default()
+        };
+        assert!(check_group(&config, 11, &[0, 1, 2, 3]).iter().all(|o| *o == Outcome::MaxSteps));
+        let alone = run_observed(&config, 11, 0, &mut Log::new(Watch::Nothing)).expect("a valid run");
+        if activation == Activation::Relu {
+            assert!(alone.final_state.u.contains(&0.0), "{:?}", alone.final_state.u);
+        }
+    }
+}

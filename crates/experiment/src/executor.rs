@@ -190,8 +190,10 @@ pub const MAX_GRID_RUNS: u64 = 100_000;
 
 /// Runs seeds `0..seeds` of every configuration (stream `k` of `seed` for run `k`, so every
 /// configuration sees the same data and `w_0` seed by seed) on the current rayon pool, and
-/// returns the records in order: configuration by configuration, seed by seed. Stops soon
-/// after `interrupt` is requested (`ExperimentError::Interrupted`, no records).
+/// returns the records in order: configuration by configuration, seed by seed. Consecutive
+/// seeds of a configuration are run together in groups of [`GROUP_SIZE`] ([`run_together`]),
+/// which changes nothing but their timing. Stops soon after `interrupt` is requested
+/// (`ExperimentError::Interrupted`, no records).
 pub fn run_grid(
     configs: &[RunConfig],
     seed: u64,
@@ -220,13 +222,21 @@ pub fn run_grid(
             advice: "use fewer seeds, or a spec with `cargo xtask repro`, which caches each run as it finishes",
         });
     }
-    let jobs: Vec<(usize, u64)> = (0..configs.len()).flat_map(|c| (0..seeds).map(move |k| (c, k))).collect();
+    // Each configuration's seeds in groups of `GROUP_SIZE` consecutive run indices.
+    let group = GROUP_SIZE as u64;
+    let jobs: Vec<(usize, Vec<u64>)> = (0..configs.len())
+        .flat_map(|c| {
+            (0..seeds.div_ceil(group)).map(move |g| (c, (g * group..seeds.min((g + 1) * group)).collect()))
+        })
+        .collect();
     let finished = AtomicU64::new(0);
     let runs: Vec<Vec<Record>> = jobs
         .par_iter()
-        .map(|&(c, k)| {
-            let records = run_counted(&configs[c], recording, seed, &[k], interrupt, &finished)?;
-            on_done();
+        .map(|(c, indices)| {
+            let records = run_counted(&configs[*c], recording, seed, indices, interrupt, &finished)?;
+            for _ in &records {
+                on_done();
+            }
             Ok(records)
         })
         .collect::<Result<_, ExperimentError>>()?;

@@ -23,6 +23,7 @@ use crate::config::Schedule;
 use rand::Rng;
 use std::ops::ControlFlow;
 use uniform::DrawPlan;
+pub(crate) use uniform::SingleBound;
 
 /// One mini-batch, borrowed from the sampler until the next draw.
 #[derive(Debug, Clone, Copy)]
@@ -241,49 +242,89 @@ impl BatchSampler {
     }
 }
 
-impl BatchSampler {
-    /// Whether the schedule is [`Schedule::Random`], the schedule with a loop of its own in
-    /// [`BatchSampler::run`] and [`BatchSampler::step_once`].
+/// The batches of the Random schedule with `b = n - 1`, one index left out of each, for a run
+/// of steps that needs only that index: [`BatchSampler::left_out`].
+///
+/// [`LeftOut::next`] makes the batch of [`BatchSampler::next`], from the same random words
+/// (the partial shuffle of one position), and returns the index its complement holds; the
+/// members are [`LeftOut::members`]. It never draws ahead, and takes up a number drawn ahead by
+/// an earlier run, so the batches are those of [`BatchSampler::next`] whatever came before.
+pub(crate) struct LeftOut<'s> {
+    plan: &'s mut DrawPlan,
+    ready: &'s mut bool,
+    order: &'s mut [usize],
+}
+
+impl LeftOut<'_> {
+    /// The next batch; returns the index left out of it.
     #[inline(always)]
-    pub(crate) fn is_random(&self) -> bool {
-        self.arrangement.schedule == Schedule::Random
+    pub(crate) fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+        let drawn = self.draw(rng);
+        self.apply(drawn)
     }
 
-    /// One batch of a run of steps, handed to `stepper` with a [`Lookahead`] for the next one
-    /// when `more` says that the run takes another batch: one round of the loop of
-    /// [`BatchSampler::run`], for a caller that interleaves the steps of several samplers (the
-    /// grouped runs of [`crate::run::run_group`]). `RANDOM` must say whether the schedule is
-    /// [`Schedule::Random`] ([`BatchSampler::is_random`]).
-    ///
-    /// Calls with `more` true on every batch but the last of a run hand out the batches of
-    /// [`BatchSampler::run`] over as many steps, from the same random numbers in the same
-    /// order; the drawn-ahead flag is kept in the sampler between calls rather than in a
-    /// register.
+    /// The random number of the next batch: the one kept by [`LeftOut::undo`] or by an earlier
+    /// run's draw ahead, if there is one, otherwise a new one.
     #[inline(always)]
-    pub(crate) fn step_once<const RANDOM: bool, R: Rng + ?Sized, S: Stepper<R>>(
-        &mut self,
-        rng: &mut R,
-        more: bool,
-        stepper: &mut S,
-    ) -> ControlFlow<()> {
-        debug_assert_eq!(RANDOM, self.is_random());
+    pub(crate) fn draw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
+        if std::mem::take(self.ready) { self.plan.drawn()[0] } else { self.plan.draw_single(rng) }
+    }
+
+    /// The bound of [`LeftOut::draw_new`], the same for every batch.
+    #[inline(always)]
+    pub(crate) fn bound(&self) -> SingleBound {
+        self.plan.single_bound()
+    }
+
+    /// [`LeftOut::draw`] when no number is kept (after a first `draw`, and without
+    /// [`LeftOut::undo`] since), with the sampler's [`LeftOut::bound`].
+    #[inline(always)]
+    pub(crate) fn draw_new<R: Rng + ?Sized>(&mut self, bound: SingleBound, rng: &mut R) -> u32 {
+        debug_assert!(!*self.ready);
+        self.plan.draw_single_by(bound, rng)
+    }
+
+    /// Makes the next batch from its random number `drawn`; returns the index left out of it.
+    #[inline(always)]
+    pub(crate) fn apply(&mut self, drawn: u32) -> usize {
+        // The swap of `DrawPlan::swap_tail` for one position: `drawn <= last` by construction.
+        let last = self.order.len() - 1;
+        self.order.swap((drawn as usize).min(last), last);
+        self.order[last]
+    }
+
+    /// Takes back the batch made by `apply(drawn)`, the last one made, and keeps `drawn` for the
+    /// next [`LeftOut::draw`]: afterwards the sampler is as it was before that draw.
+    pub(crate) fn undo(&mut self, drawn: u32) {
+        let last = self.order.len() - 1;
+        self.order.swap((drawn as usize).min(last), last);
+        self.plan.keep_single(drawn);
+        *self.ready = true;
+    }
+
+    /// The members of the current batch: every index but the one left out.
+    #[inline(always)]
+    pub(crate) fn members(&self) -> &[usize] {
+        &self.order[..self.order.len() - 1]
+    }
+}
+
+impl BatchSampler {
+    /// The sampler as a [`LeftOut`], when its batches are those of the Random schedule with
+    /// `b = n - 1 >= 2` (so that the complement, one index, is the smaller side).
+    pub(crate) fn left_out(&mut self) -> Option<LeftOut<'_>> {
+        let one_left_out = self.leaves_one_out();
         let Self { draws, arrangement } = self;
-        let needs_draws = |arrangement: &Arrangement| RANDOM || arrangement.next_needs_draws();
-        if needs_draws(arrangement) && !draws.ready {
-            draws.plan.draw(rng);
-        }
-        let mut ready = false;
-        if RANDOM {
-            draws.plan.swap_tail(&mut arrangement.order);
-        } else {
-            arrangement.apply(&draws.plan);
-        }
-        let wanted = more && needs_draws(arrangement);
-        let mut ahead = Lookahead { plan: &mut draws.plan, ready: &mut ready, rng, wanted };
-        let batch = if RANDOM { arrangement.random_batch() } else { arrangement.batch() };
-        let flow = stepper.step(batch, &mut ahead);
-        draws.ready = ready;
-        flow
+        one_left_out.then(|| {
+            debug_assert!(draws.plan.draws_single());
+            LeftOut { plan: &mut draws.plan, ready: &mut draws.ready, order: &mut arrangement.order }
+        })
+    }
+
+    /// Whether [`BatchSampler::left_out`] gives a [`LeftOut`].
+    pub(crate) fn leaves_one_out(&self) -> bool {
+        let (n, b) = (self.arrangement.n, self.arrangement.b);
+        self.arrangement.schedule == Schedule::Random && b + 1 == n && b >= 2
     }
 }
 

@@ -50,11 +50,14 @@ impl Words {
     /// The next word of the generator's stream: what `rng.next_u64()` would have returned.
     #[inline(always)]
     fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
-        if self.next >= WORD_BLOCK {
+        let mut next = self.next;
+        if next >= WORD_BLOCK {
             self.refill(rng);
+            next = 0;
         }
-        let word = self.block[self.next];
-        self.next += 1;
+        // `next < WORD_BLOCK` on both paths: no bounds check.
+        let word = self.block[next];
+        self.next = next + 1;
         word
     }
 
@@ -102,6 +105,13 @@ fn digits<'s, const BITS: u32>(word: u64, pairs: impl Iterator<Item = (&'s u64, 
 #[derive(Debug, Clone)]
 struct Group {
     len: usize,
+    product: u64,
+    threshold: u64,
+}
+
+/// The one bound of a plan that draws one index: see [`DrawPlan::draw_single_by`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SingleBound {
     product: u64,
     threshold: u64,
 }
@@ -174,6 +184,45 @@ impl DrawPlan {
             digits::<64>(word, group_bounds.iter().zip(group_slots));
             (bounds, slots) = (rest_bounds, rest_slots);
         }
+    }
+
+    /// The one index of a plan of one bound (a partial shuffle of one position), returned
+    /// rather than stored: the draw of [`DrawPlan::draw_inlined`] on the same words, without
+    /// its loops. [`DrawPlan::drawn`] is left as it was.
+    #[inline(always)]
+    pub(crate) fn draw_single<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
+        self.draw_single_by(self.single_bound(), rng)
+    }
+
+    /// [`DrawPlan::draw_single`] with the plan's bound given, so that a caller's loop holds it
+    /// in a register.
+    #[inline(always)]
+    pub(crate) fn draw_single_by<R: Rng + ?Sized>(&mut self, bound: SingleBound, rng: &mut R) -> u32 {
+        loop {
+            let word = self.words.next(rng);
+            if accepts::<64>(word, bound.product, bound.threshold) {
+                return ((u128::from(word) * u128::from(bound.product)) >> 64) as u32;
+            }
+        }
+    }
+
+    /// The bound of a plan of one bound, and its rejection threshold.
+    #[inline(always)]
+    pub(crate) fn single_bound(&self) -> SingleBound {
+        debug_assert!(self.bounds.len() == 1 && self.groups.len() == 1, "a plan of one bound");
+        let group = &self.groups[0];
+        SingleBound { product: group.product, threshold: group.threshold }
+    }
+
+    /// Makes `drawn` the last draw of a plan of one bound, as if [`DrawPlan::draw`] had drawn it.
+    pub(crate) fn keep_single(&mut self, drawn: u32) {
+        debug_assert!(self.bounds.len() == 1 && u64::from(drawn) < self.bounds[0]);
+        self.scratch[0] = drawn;
+    }
+
+    /// Whether the plan draws exactly one index.
+    pub(crate) fn draws_single(&self) -> bool {
+        self.bounds.len() == 1
     }
 
     /// [`DrawPlan::draw_inlined`], out of line: for draws not taken ahead (the first of a run,

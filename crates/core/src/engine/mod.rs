@@ -17,7 +17,7 @@ mod stationarity;
 
 pub use dense::DenseEngine;
 pub use reduced::ReducedEngine;
-pub(crate) use reduced::{GroupMember, advance_group};
+pub(crate) use reduced::{GroupMember, PACKED_LANES, advance_group};
 pub use stationarity::UpdateSet;
 
 use crate::batch::{Batch, BatchSampler, Lookahead};

@@ -183,16 +183,13 @@ pub fn run_observed(
 }
 
 /// The number of runs [`run_group`] steps together best on this project's machine (see
-/// `benches/README.md`, "Session 5: grouped runs"): callers that have many runs of one
-/// configuration hand them over in groups of this size.
+/// `benches/README.md`, "Session 7: packed runs at b = n - 1"): callers that have many runs of
+/// one configuration hand them over in groups of this size.
 ///
-/// It is 1, measured: a reduced step already runs at about 5 instructions a cycle (240
-/// instructions in 12.2 ns at b = n - 1 = 99, 575 in 28 ns at b = 10, on a 3.9 GHz core), so it
-/// is limited by the processor's width, not by the latency of its chain, and interleaving
-/// runs, which costs about 18% more instructions a run-step (registers spilled per lane),
-/// measured 12-15% slower at every batch size and group size tried. A group of 1 takes the
-/// single run's own loop.
-pub const GROUP_SIZE: usize = 1;
+/// It is the number of runs the reduced engine packs into one vector register at `b = n - 1`
+/// under the Random schedule (four, with AVX2). Other runs of a group are advanced one after
+/// the other, stretch by stretch, which costs nothing over running them alone.
+pub const GROUP_SIZE: usize = crate::engine::PACKED_LANES;
 
 /// Runs run index `runs[i].0` of the experiment seeded `seed` for every `i`, each reported to
 /// its own observer `runs[i].1`, and returns their results in the same order.
@@ -200,12 +197,10 @@ pub const GROUP_SIZE: usize = 1;
 /// Each result, and every call each observer receives, is exactly that of
 /// [`run_observed`]`(config, seed, runs[i].0, runs[i].1)`: the runs share only their
 /// configuration, and the grouping changes the order in which their instructions are issued,
-/// nothing they compute. With the reduced engine the runs' steps are interleaved in one loop,
-/// so that the processor may overlap their chains of dependent operations (up to 8 runs a
-/// loop; larger groups are stepped in parts of 8; on this project's machine that is slower
-/// than one run after the other, see [`GROUP_SIZE`]); with the dense engine, whose step is
-/// long enough to keep the processor busy, the group's runs take each stretch of steps one
-/// after the other.
+/// nothing they compute. With the reduced engine at `b = n - 1` under the Random schedule,
+/// four runs at a time take their steps in the places of one vector register where the
+/// processor has AVX2 (see [`GROUP_SIZE`]); all other runs take each stretch of steps one after
+/// the other.
 /// A run that finishes (converges, diverges, spends its budget) leaves the group and the others
 /// go on. A run whose data or initial point is refused gets its error and the others run; an
 /// invalid configuration gives every run its error. Any number of runs is accepted; an empty

@@ -118,8 +118,10 @@ macro_rules! specialised {
 }
 
 mod group;
+mod left_out;
 
-pub(crate) use group::{GroupMember, advance_group};
+pub(crate) use group::{GroupMember, PACKED_LANES, advance_group};
+use left_out::LeftOutLane;
 
 /// What is left to do after [`fast_step`].
 #[derive(Clone, Copy)]
@@ -424,15 +426,16 @@ fn fast_step<const RELU: bool, const ROUTE: u8>(
 #[inline(always)]
 fn fold_test(s: &mut Scales, fold_every: u64) -> StepEnd {
     s.steps_since_fold += 1;
-    if s.steps_since_fold >= fold_every
+    if fold_due(s, fold_every) { StepEnd::Fold } else { StepEnd::Done }
+}
+
+/// Whether a fold is due after a step that left the scales `s` (its step counted).
+#[inline(always)]
+fn fold_due(s: &Scales, fold_every: u64) -> bool {
+    s.steps_since_fold >= fold_every
         || s.norm_active < ACTIVE_NORM_DROP * s.norm_active_at_fold
         || !(ACTIVE_SCALE_BAND.0..=ACTIVE_SCALE_BAND.1).contains(&s.active)
         || !(PASSIVE_SCALE_BAND.0..=PASSIVE_SCALE_BAND.1).contains(&s.passive)
-    {
-        StepEnd::Fold
-    } else {
-        StepEnd::Done
-    }
 }
 
 impl Engine for ReducedEngine<'_> {
@@ -458,6 +461,14 @@ impl Engine for ReducedEngine<'_> {
         steps: u64,
         stop_above: f64,
     ) -> u64 {
+        if let Some(draws) = sampler.left_out() {
+            let activation = self.activation;
+            let mut lane = LeftOutLane { engine: self, draws, rng };
+            return match activation {
+                Activation::Relu => left_out::advance_one::<true>(&mut lane, steps, stop_above),
+                Activation::Linear => left_out::advance_one::<false>(&mut lane, steps, stop_above),
+            };
+        }
         // The route of every batch this sampler draws: its schedule and sizes fix it.
         let route = route_of(sampler.draws_repeats(), sampler.complement_len(), sampler.batch_size());
         specialised!(self.activation, route, Self::advance_as(self, sampler, rng, steps, stop_above))
