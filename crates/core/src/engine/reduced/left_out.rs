@@ -85,7 +85,7 @@ fn advance_one_with<const RELU: bool>(
     for step in 1..=steps {
         let k = lane.draws.next(lane.rng);
         let end = step_left_out::<RELU>(scales, &mut lane.engine.v, k, h, fold_every);
-        finish(lane, scales, end, h);
+        lane.engine.finish_held(scales, end, lane.draws.members(), None, h);
         if stop_if_past(scales.norm_sq(), stop_above).is_break() {
             return step;
         }
@@ -107,16 +107,6 @@ pub(super) fn advance_one<const RELU: bool>(
     taken
 }
 
-/// Completes a step that [`step_left_out`] left unfinished, on the lane's engine.
-#[inline(always)]
-fn finish(lane: &mut LeftOutLane<'_, '_>, scales: &mut Scales, end: StepEnd, h: f64) {
-    if !matches!(end, StepEnd::Done) {
-        lane.engine.scales = *scales;
-        lane.engine.finish_step(end, lane.draws.members(), None, h);
-        *scales = lane.engine.scales;
-    }
-}
-
 /// Four lanes in the four places of one AVX register, where the processor has AVX2 (pulp's
 /// `V3`, detected at run time).
 ///
@@ -131,7 +121,7 @@ fn finish(lane: &mut LeftOutLane<'_, '_>, scales: &mut Scales, end: StepEnd, h: 
 pub(super) mod avx {
     use super::{
         ACTIVE_NORM_DROP, ACTIVE_SCALE_BAND, LeftOutLane, PASSIVE_SCALE_BAND, Scales, StepEnd,
-        advance_one_with, finish, fold_due, step_left_out,
+        advance_one_with, fold_due, step_left_out,
     };
     use crate::batch::{LeftOut, SingleBound};
     use crate::engine::stop_if_past;
@@ -403,7 +393,7 @@ pub(super) mod avx {
                             h[i],
                             fold_every[i],
                         );
-                        finish(lane, &mut scales[i], end, h[i]);
+                        lane.engine.finish_held(&mut scales[i], end, lane.draws.members(), None, h[i]);
                         any_stopped |= stop_if_past(scales[i].norm_sq(), stop_above).is_break();
                     }
                 }
@@ -412,7 +402,14 @@ pub(super) mod avx {
                     ahead = step < steps;
                     for i in 0..4 {
                         if fold_due(&scales[i], fold_every[i]) {
-                            finish(&mut lanes[i], &mut scales[i], StepEnd::Fold, h[i]);
+                            let lane = &mut lanes[i];
+                            lane.engine.finish_held(
+                                &mut scales[i],
+                                StepEnd::Fold,
+                                lane.draws.members(),
+                                None,
+                                h[i],
+                            );
                         }
                         any_stopped |= stop_if_past(scales[i].norm_sq(), stop_above).is_break();
                     }

@@ -258,6 +258,25 @@ impl<'a> ReducedEngine<'a> {
         }
     }
 
+    /// [`ReducedEngine::finish_step`] for a run of steps that holds the scales in `scales`
+    /// rather than in the engine: they go in before and come back after, when there is
+    /// anything to finish.
+    #[inline(always)]
+    fn finish_held(
+        &mut self,
+        scales: &mut Scales,
+        end: StepEnd,
+        members: &[usize],
+        counts: Option<&[u32]>,
+        h: f64,
+    ) {
+        if !matches!(end, StepEnd::Done) {
+            self.scales = *scales;
+            self.finish_step(end, members, counts, h);
+            *scales = self.scales;
+        }
+    }
+
     /// Up to `steps` steps with the scales held in locals; see [`Engine::advance`]. Every
     /// batch the sampler draws takes route `ROUTE`.
     #[inline(always)]
@@ -313,11 +332,7 @@ impl<const RELU: bool, const ROUTE: u8> Stepper<ChaCha8Rng> for RunOfSteps<'_, '
         debug_assert_eq!(batch_route(&batch), ROUTE);
         let (v, h, fold_every) = (&mut self.engine.v, self.h, self.fold_every);
         let end = fast_step::<RELU, ROUTE>(&mut self.scales, v, &batch, h, fold_every, Some(ahead));
-        if !matches!(end, StepEnd::Done) {
-            self.engine.scales = self.scales;
-            self.engine.finish_step(end, batch.members, batch.multiplicity, self.h);
-            self.scales = self.engine.scales;
-        }
+        self.engine.finish_held(&mut self.scales, end, batch.members, batch.multiplicity, self.h);
         stop_if_past(self.scales.norm_sq(), self.stop_above)
     }
 }
