@@ -12,6 +12,7 @@
 //! - [`cache`]: finished records behind the [`RunCache`] trait, with a file implementation;
 //! - [`lock`]: an exclusive lock on an output folder;
 //! - [`metric`]: the metric registry, one definition per metric;
+//! - [`theory`]: expected values over the initialisation, drawn beside measured means;
 //! - [`verdict`]: criteria judged into verdicts with 95% intervals.
 //!
 //! Architecture invariants: this crate never prints and has no command-line or progress-bar
@@ -30,6 +31,7 @@ pub mod plan;
 pub mod record;
 pub mod spec;
 pub mod sweep;
+pub mod theory;
 pub mod verdict;
 pub mod vocabulary;
 

@@ -20,7 +20,7 @@
 
 use crate::record::{Record, TrajectoryPoint};
 use crate::vocabulary::OutcomeKind;
-use aesgd_core::{Activation, RunConfig};
+use aesgd_core::{Activation, DataSpec, RunConfig, Schedule};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -190,6 +190,10 @@ impl Metric {
             },
             Self::AlignInit => MetricDefinition {
                 over_steps: Some(|p| Some(p.align_init)),
+                closed_form: Some((
+                    expected_alignment,
+                    "E over w_0: b = n, E |P_A w_0| / |w_0| (a Beta law, exact); b < n, E |u_k(0)| / |w_0| if the selected k follows the share law P(k) = u_k(0)^2 / sum (a hypothesis, tested in q-selection)",
+                )),
                 ..plain("align_init", "|cos(w, w_0)|", "|cos(w, w0)|", |r| Some(r.align_init))
             },
             Self::AlignGdLimit => MetricDefinition {
@@ -315,6 +319,26 @@ impl fmt::Display for Metric {
 /// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
 /// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
 /// coordinates, so there it is the mean of the per-run forms.
+/// The expected alignment with `w_0` at the end of a run, over the initialisation
+/// ([`crate::theory`]), for orthonormal data: full batch exactly; a batch that ends at a single
+/// point under the share law. Schedules that need not end at a single point (epoch, cyclic
+/// blocks) and data that is not orthonormal have none.
+fn expected_alignment(c: &RunConfig, _runs: &[Record]) -> Option<f64> {
+    let orthonormal = matches!(c.data, DataSpec::Basis | DataSpec::Orthonormal);
+    if !orthonormal {
+        return None;
+    }
+    if c.batch == c.n {
+        return Some(crate::theory::expected_full_batch_alignment(c.activation, c.n, c.d));
+    }
+    let single_point = match c.schedule {
+        Schedule::Random | Schedule::Replacement => true,
+        Schedule::Cyclic => c.batch == 1 || !c.n.is_multiple_of(c.batch),
+        Schedule::Epoch => false,
+    };
+    single_point.then(|| crate::theory::expected_share_law_alignment(c.activation, c.n, c.d))
+}
+
 fn trace_at_limit(c: &RunConfig, runs: &[Record]) -> Option<f64> {
     let (n, d) = (c.n as f64, c.d as f64);
     match (c.activation, c.batch == c.n) {

@@ -33,6 +33,9 @@ pub struct Point {
     pub seeds: u64,
     /// The batch size as the spec wrote it (`1`, `n/2`, ...), to group series across `n`.
     pub batch: BatchSize,
+    /// The indices of the spec's sweeps that have this point (a point several sweeps share is
+    /// kept once), so a figure can draw one sweep.
+    pub sweeps: Vec<usize>,
 }
 
 impl Point {
@@ -48,39 +51,92 @@ impl Point {
 }
 
 /// A list of the sweep, or its quick override, with the key that names it in errors.
-fn list<'a, T>(quick: bool, over: &'a Option<Vec<T>>, base: &'a [T], name: &str) -> (&'a [T], String) {
+fn list<'a, T>(
+    quick: bool,
+    over: &'a Option<Vec<T>>,
+    base: &'a [T],
+    name: &str,
+    sweep_key: &dyn Fn(&str) -> String,
+) -> (&'a [T], String) {
     match over {
         Some(values) if quick => (values, format!("quick.{name}")),
-        _ => (base, format!("sweep.{name}")),
+        _ => (base, sweep_key(name)),
     }
 }
 
-/// Every sweep point of a spec, in a fixed order (activation, n, d, batch, eta, schedule).
+/// Every sweep point of a spec, in a fixed order: sweep by sweep, and within a sweep by
+/// activation, n, d, batch, eta, schedule. A point that an earlier sweep already has (the same
+/// configuration, recording and seed, as quick overrides can make) is kept once; the same
+/// point with another number of seeds is an error.
 pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
+    let mut points: Vec<Point> = Vec::new();
+    let mut total = 0u128;
+    for index in 0..spec.sweeps.len() {
+        for point in sweep_points(spec, index, quick)? {
+            let same = |p: &Point| {
+                p.seed == point.seed && p.recording == point.recording && p.keyed() == point.keyed()
+            };
+            match points.iter_mut().find(|p| same(p)) {
+                Some(earlier) if earlier.seeds == point.seeds => earlier.sweeps.push(index),
+                Some(earlier) => {
+                    return Err(ExperimentError::spec(
+                        &spec.file,
+                        crate::spec::sweep_key(spec.sweeps.len(), index, "seeds"),
+                        point.seeds,
+                        format!(
+                            "{} seeds, as an earlier sweep has for the same point ({})",
+                            earlier.seeds,
+                            crate::verdict::group_label(&point)
+                        ),
+                    ));
+                }
+                None => {
+                    total += u128::from(point.seeds);
+                    points.push(point);
+                }
+            }
+        }
+    }
+    if total > u128::from(MAX_RUNS) {
+        return Err(ExperimentError::TooManyRuns {
+            origin: spec.file.display().to_string(),
+            what: format!("{} sweep points of {} sweeps", points.len(), spec.sweeps.len()),
+            count: total,
+            limit: MAX_RUNS,
+            advice: "split the sweeps into several specs or use fewer seeds",
+        });
+    }
+    Ok(points)
+}
+
+/// The sweep points of sweep `index` of a spec, in a fixed order (activation, n, d, batch, eta,
+/// schedule).
+fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, ExperimentError> {
     let file = &spec.file;
-    let s = &spec.sweep;
+    let s = &spec.sweeps[index];
     let q = &spec.quick;
-    let (ns, n_key) = list(quick, &q.n, &s.n, "n");
+    let sweep_key = |field: &str| crate::spec::sweep_key(spec.sweeps.len(), index, field);
+    let (ns, n_key) = list(quick, &q.n, &s.n, "n", &sweep_key);
     let default_d = [Dimension::N];
     let (ds, d_key) = match (&q.d, &s.d) {
         (Some(d), _) if quick => (d.as_slice(), "quick.d".to_string()),
-        (_, Some(d)) => (d.as_slice(), "sweep.d".to_string()),
-        _ => (&default_d[..], "sweep.d".to_string()),
+        (_, Some(d)) => (d.as_slice(), sweep_key("d")),
+        _ => (&default_d[..], sweep_key("d")),
     };
-    let (batches, batch_key) = list(quick, &q.batch, &s.batch, "batch");
-    let (etas, eta_key) = list(quick, &q.eta, &s.eta, "eta");
+    let (batches, batch_key) = list(quick, &q.batch, &s.batch, "batch", &sweep_key);
+    let (etas, eta_key) = list(quick, &q.eta, &s.eta, "eta", &sweep_key);
     let default_schedule = [ScheduleKind::Random];
     let schedules = s.schedule.as_deref().unwrap_or(&default_schedule);
     let (seeds, seeds_key) = match q.seeds {
-        Some(k) if quick => (k, "quick.seeds"),
-        _ => (s.seeds, "sweep.seeds"),
+        Some(k) if quick => (k, "quick.seeds".to_string()),
+        _ => (s.seeds, sweep_key("seeds")),
     };
     let (max_steps, steps_key) = match q.max_steps {
-        Some(m) if quick => (m, "quick.max_steps"),
-        _ => (s.max_steps, "sweep.max_steps"),
+        Some(m) if quick => (m, "quick.max_steps".to_string()),
+        _ => (s.max_steps, sweep_key("max_steps")),
     };
     if seeds == 0 {
-        return Err(ExperimentError::spec(file, seeds_key, 0, "at least 1"));
+        return Err(ExperimentError::spec(file, &seeds_key, 0, "at least 1"));
     }
     // Counted before anything is expanded, so a huge sweep is refused at once.
     let combinations = [s.activation.len(), ns.len(), ds.len(), batches.len(), etas.len(), schedules.len()]
@@ -97,12 +153,12 @@ pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
         });
     }
     for (key, empty) in [
-        ("sweep.activation".to_string(), s.activation.is_empty()),
+        (sweep_key("activation"), s.activation.is_empty()),
         (n_key.clone(), ns.is_empty()),
         (d_key.clone(), ds.is_empty()),
         (batch_key.clone(), batches.is_empty()),
         (eta_key.clone(), etas.is_empty()),
-        ("sweep.schedule".to_string(), schedules.is_empty()),
+        (sweep_key("schedule"), schedules.is_empty()),
     ] {
         if empty {
             return Err(ExperimentError::spec(
@@ -119,8 +175,8 @@ pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
         "d" => d_key.clone(),
         "batch" => batch_key.clone(),
         "eta" => eta_key.clone(),
-        "max_steps" => steps_key.to_string(),
-        other => format!("sweep.{other}"),
+        "max_steps" => steps_key.clone(),
+        other => sweep_key(other),
     };
     let recording = if s.record_coordinates { Recording::Coordinates } else { Recording::Metrics };
     let mut points = Vec::new();
@@ -151,7 +207,14 @@ pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
                             config.validate().map_err(|e| {
                                 ExperimentError::spec(file, key_of(e.field), &e.value, &e.allowed)
                             })?;
-                            points.push(Point { config, recording, seed: s.seed.unwrap_or(0), seeds, batch });
+                            points.push(Point {
+                                config,
+                                recording,
+                                seed: s.seed.unwrap_or(0),
+                                seeds,
+                                batch,
+                                sweeps: vec![index],
+                            });
                         }
                     }
                 }

@@ -1,8 +1,9 @@
 //! Experiment specs: one TOML file for each claim, figure and open question.
 //!
-//! A spec names a sweep (every combination of its lists is one sweep point, run for `seeds`
-//! seeds), optional `[quick]` overrides for quick runs, criteria judged at every selected sweep
-//! point, and figures. The file is read into raw serde structs and then checked once into the
+//! A spec names one sweep (`[sweep]`) or several (`[[sweep]]`, a grid made of slices): every
+//! combination of a sweep's lists is one sweep point, run for `seeds` seeds. Optional `[quick]`
+//! overrides apply to every sweep for quick runs; criteria are judged at every selected sweep
+//! point of every sweep, and figures draw them. The file is read into raw serde structs and then checked once into the
 //! validated [`Spec`], whose criteria and figures carry exactly the parameters their kind needs,
 //! so nothing downstream meets an invalid combination. Every error names the file, the key (as
 //! a path such as `sweep.batch[2]`), the value and what is allowed. This module parses and
@@ -16,6 +17,8 @@ use crate::vocabulary::{
     XAxis, allowed,
 };
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The longest stretch of a spec's text an error message quotes.
@@ -124,6 +127,12 @@ pub enum StatisticRule {
     /// The mean of the metric minus the same seed's value at the full-batch sweep point that
     /// shares every other configuration field.
     PairedDifference,
+    /// The slope of `ln metric` against `ln x` across the selected sweep points that share
+    /// every other field, fitted on every run.
+    LogLogSlope {
+        /// The variable across points (`n` or `eta`; with `d = "n"` the dimension follows `n`).
+        x: XAxis,
+    },
 }
 
 impl StatisticRule {
@@ -133,6 +142,7 @@ impl StatisticRule {
             Self::Proportion { .. } => Statistic::Proportion,
             Self::Mean => Statistic::Mean,
             Self::PairedDifference => Statistic::PairedDifference,
+            Self::LogLogSlope { .. } => Statistic::LogLogSlope,
         }
     }
 }
@@ -148,6 +158,8 @@ pub enum PassRule {
     CiBelow(f64),
     /// The interval lies inside `[low, high]`.
     CiWithin(f64, f64),
+    /// The interval contains the metric's closed form at the sweep point.
+    CiCoversClosedForm,
     /// Measured and reported only.
     Report,
 }
@@ -186,6 +198,9 @@ pub struct Figure {
     pub select: Select,
     /// The run index drawn by single-run figures (default 0).
     pub run: u64,
+    /// The index of the sweep it draws (default 0, the first): a grid of several sweeps is
+    /// judged as a whole, while a figure shows one slice of it.
+    pub sweep: usize,
 }
 
 /// A validated spec file.
@@ -203,8 +218,9 @@ pub struct Spec {
     pub statement: String,
     /// Anything a reader should know about the convention or the result.
     pub notes: String,
-    /// The sweep.
-    pub sweep: Sweep,
+    /// The sweeps (at least one), expanded in order; a sweep point that an earlier sweep
+    /// already has is not repeated.
+    pub sweeps: Vec<Sweep>,
     /// Overrides for quick runs.
     pub quick: Quick,
     /// Criteria.
@@ -222,13 +238,45 @@ struct SpecFile {
     statement: String,
     #[serde(default)]
     notes: String,
-    sweep: Sweep,
+    sweep: Sweeps,
     #[serde(default)]
     quick: Quick,
     #[serde(default, rename = "criterion")]
     criteria: Vec<CriterionFile>,
     #[serde(default, rename = "figure")]
     figures: Vec<FigureFile>,
+}
+
+/// `[sweep]` (one table) or `[[sweep]]` (an array of tables), read as a list.
+struct Sweeps(Vec<Sweep>);
+
+impl<'de> Deserialize<'de> for Sweeps {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SweepsVisitor;
+        impl<'de> Visitor<'de> for SweepsVisitor {
+            type Value = Sweeps;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a [sweep] table or [[sweep]] tables")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Sweeps, A::Error> {
+                Sweep::deserialize(de::value::MapAccessDeserializer::new(map)).map(|s| Sweeps(vec![s]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Sweeps, A::Error> {
+                let sweeps = Vec::<Sweep>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                if sweeps.is_empty() {
+                    return Err(de::Error::invalid_length(0, &"at least one sweep"));
+                }
+                Ok(Sweeps(sweeps))
+            }
+        }
+        deserializer.deserialize_any(SweepsVisitor)
+    }
+}
+
+/// The key of `field` of sweep `index` in errors: `sweep.field` when the spec has one sweep,
+/// `sweep[index].field` when it has several.
+pub(crate) fn sweep_key(sweeps: usize, index: usize, field: &str) -> String {
+    if sweeps == 1 { format!("sweep.{field}") } else { format!("sweep[{index}].{field}") }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -251,6 +299,7 @@ struct CriterionFile {
     threshold: Option<f64>,
     within: Option<[f64; 2]>,
     baseline: Option<Baseline>,
+    x: Option<XAxis>,
     #[serde(default)]
     tolerance: f64,
 }
@@ -267,6 +316,7 @@ struct FigureFile {
     #[serde(default)]
     select: Select,
     run: Option<u64>,
+    sweep: Option<usize>,
 }
 
 /// `text` cut to [`QUOTE_LIMIT`] characters, so an error on a huge line stays readable.
@@ -328,7 +378,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, ExperimentError> {
     let figures = raw
         .figures
         .into_iter()
-        .map(|f| figure(file, &raw.sweep, &raw.quick, f))
+        .map(|f| figure(file, &raw.sweep.0, &raw.quick, f))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ids = std::collections::HashSet::new();
     for f in &figures {
@@ -348,7 +398,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, ExperimentError> {
         title: raw.title,
         statement: raw.statement,
         notes: raw.notes,
-        sweep: raw.sweep,
+        sweeps: raw.sweep.0,
         quick: raw.quick,
         criteria,
         figures,
@@ -380,7 +430,19 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             c.baseline.ok_or_else(|| needs("baseline", "\"full\"", "paired_difference"))?;
             StatisticRule::PairedDifference
         }
+        Statistic::LogLogSlope => {
+            let x = c.x.ok_or_else(|| needs("x", "\"n\" or \"eta\"", "log_log_slope"))?;
+            if x == XAxis::Batch {
+                return Err(ExperimentError::spec(file, key("x"), x, "\"n\" or \"eta\""));
+            }
+            StatisticRule::LogLogSlope { x }
+        }
     };
+    if c.statistic != Statistic::LogLogSlope
+        && let Some(x) = c.x
+    {
+        return Err(ExperimentError::spec(file, key("x"), x, "only for statistic = \"log_log_slope\""));
+    }
     if c.statistic != Statistic::Proportion {
         if let Some(op) = c.op {
             return Err(ExperimentError::spec(file, key("op"), op, "only for statistic = \"proportion\""));
@@ -427,6 +489,30 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             }
             PassRule::CiWithin(low, high)
         }
+        PassKind::CiCoversClosedForm => {
+            if c.statistic != Statistic::Mean {
+                return Err(ExperimentError::spec(
+                    file,
+                    key("pass"),
+                    "ci_covers_closed_form",
+                    "only for statistic = \"mean\"",
+                ));
+            }
+            if c.metric.definition().closed_form.is_none() {
+                let with: Vec<Metric> =
+                    Metric::ALL.iter().copied().filter(|m| m.definition().closed_form.is_some()).collect();
+                return Err(ExperimentError::spec(
+                    file,
+                    key("metric"),
+                    c.metric,
+                    format!(
+                        "one of {} (pass = \"ci_covers_closed_form\" needs a closed form)",
+                        allowed(&with)
+                    ),
+                ));
+            }
+            PassRule::CiCoversClosedForm
+        }
         PassKind::Report => PassRule::Report,
     };
     if !matches!(c.pass, PassKind::CiAbove | PassKind::CiBelow)
@@ -455,7 +541,7 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
     })
 }
 
-fn figure(file: &Path, sweep: &Sweep, quick: &Quick, f: FigureFile) -> Result<Figure, ExperimentError> {
+fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result<Figure, ExperimentError> {
     let key = |k: &str| format!("figure \"{}\".{k}", quoted(&f.id));
     if !is_plain_stem(&f.id) {
         return Err(ExperimentError::spec(
@@ -504,15 +590,16 @@ fn figure(file: &Path, sweep: &Sweep, quick: &Quick, f: FigureFile) -> Result<Fi
     }
     let run = f.run.unwrap_or(0);
     if single_run {
-        if !sweep.record_coordinates {
+        if let Some(i) = sweeps.iter().position(|s| !s.record_coordinates) {
             return Err(ExperimentError::spec(
                 file,
-                "sweep.record_coordinates",
+                sweep_key(sweeps.len(), i, "record_coordinates"),
                 "false",
                 format!("must be true for figure \"{}\" of type \"{}\"", f.id, f.kind),
             ));
         }
-        let seeds = sweep.seeds.min(quick.seeds.unwrap_or(sweep.seeds));
+        let seeds =
+            sweeps.iter().map(|s| s.seeds.min(quick.seeds.unwrap_or(s.seeds))).min().unwrap_or_default();
         if run >= seeds {
             return Err(ExperimentError::spec(
                 file,
@@ -522,5 +609,14 @@ fn figure(file: &Path, sweep: &Sweep, quick: &Quick, f: FigureFile) -> Result<Fi
             ));
         }
     }
-    Ok(Figure { id: f.id, kind: f.kind, title: f.title, metric, x, select: f.select, run })
+    let sweep = f.sweep.unwrap_or(0);
+    if sweep >= sweeps.len() {
+        return Err(ExperimentError::spec(
+            file,
+            key("sweep"),
+            sweep,
+            format!("the index of one of the spec's {} sweep(s), from 0", sweeps.len()),
+        ));
+    }
+    Ok(Figure { id: f.id, kind: f.kind, title: f.title, metric, x, select: f.select, run, sweep })
 }

@@ -1,9 +1,11 @@
 //! Criteria to verdicts: one statistic with its 95% interval per criterion and selected sweep
 //! point, and the pass rule applied to it.
 //!
-//! Intervals are Wilson for proportions and Student-t for means and paired differences. A
-//! paired difference pairs each run with the run of the same seed at the full-batch sweep point
-//! that shares every other configuration field. A criterion whose statistic is undefined (too
+//! Intervals are Wilson for proportions, Student-t for means and paired differences, and a
+//! stratified percentile bootstrap for log-log slopes. A paired difference pairs each run with
+//! the run of the same seed at the full-batch sweep point that shares every other configuration
+//! field. A log-log slope is judged once for each family of selected sweep points that differ
+//! only in its `x` (`n` or `eta`), on every run of the family. A criterion whose statistic is undefined (too
 //! few values, a run without the metric, no partner) fails with the reason written down, unless
 //! it only reports. This module computes; it does not format or write.
 
@@ -13,7 +15,17 @@ use crate::plan::{Experiment, Point};
 use crate::record::Record;
 use crate::spec::{Criterion, PassRule, StatisticRule};
 use crate::vocabulary::OutcomeKind;
-use aesgd_stats::{DEFAULT_LEVEL, Interval, mean_interval, paired_difference_interval, proportion_interval};
+use crate::vocabulary::XAxis;
+use aesgd_stats::{
+    DEFAULT_LEVEL, Interval, bootstrap_coefficients, mean_interval, paired_difference_interval,
+    proportion_interval,
+};
+
+/// Bootstrap resamples of a log-log slope.
+pub const SLOPE_RESAMPLES: usize = 2000;
+
+/// The bootstrap seed of a log-log slope (fixed, so a report is reproducible).
+pub const SLOPE_SEED: u64 = 0;
 use serde::{Deserialize, Serialize};
 
 /// The result of one criterion at one sweep point.
@@ -33,6 +45,10 @@ pub struct CriterionResult {
     pub undefined: Option<String>,
     /// The pass rule in words.
     pub rule: String,
+    /// The metric's closed form at the sweep point, where one is derived (for comparison, and
+    /// what `ci_covers_closed_form` checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_form: Option<f64>,
     /// The verdict (`None` for report-only criteria).
     pub pass: Option<bool>,
 }
@@ -96,20 +112,24 @@ pub fn rule_text(c: &Criterion) -> String {
     let predicate = match c.statistic {
         StatisticRule::Proportion { comparison, value } => format!("{} {comparison} {value}", c.metric),
         StatisticRule::Mean | StatisticRule::PairedDifference => c.metric.to_string(),
+        StatisticRule::LogLogSlope { x } => format!("the slope of ln {} against ln {x}", c.metric),
     };
     match c.pass {
         PassRule::All => format!("every run has {predicate}"),
         PassRule::CiAbove(t) => format!("95% interval of {predicate} above {t}"),
         PassRule::CiBelow(t) => format!("95% interval of {predicate} below {t}"),
         PassRule::CiWithin(lo, hi) => format!("95% interval of {predicate} inside [{lo}, {hi}]"),
+        PassRule::CiCoversClosedForm => format!("95% interval of {predicate} contains its closed form"),
         PassRule::Report => format!("{predicate}: reported, no verdict"),
     }
 }
 
 /// The verdict of a pass rule on an interval; `every_run` says whether every run satisfied a
-/// proportion's predicate.
-pub fn judge(pass: PassRule, interval: &Interval, every_run: bool) -> Option<bool> {
+/// proportion's predicate, and `closed_form` is the metric's closed form at the sweep point
+/// (a rule that needs it fails without it).
+pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, closed_form: Option<f64>) -> Option<bool> {
     match pass {
+        PassRule::CiCoversClosedForm => Some(closed_form.is_some_and(|v| interval.contains(v))),
         PassRule::All => Some(every_run),
         PassRule::CiAbove(t) => Some(interval.lower > t),
         PassRule::CiBelow(t) => Some(interval.upper < t),
@@ -183,7 +203,120 @@ pub fn statistic(
                 .map(|i| (i, false))
                 .map_err(|e| e.to_string())
         }
+        StatisticRule::LogLogSlope { .. } => Err("a slope is judged across sweep points, not at one".into()),
     }
+}
+
+/// The metric's closed form at a sweep point, if it has one there.
+fn closed_form_at(c: &Criterion, point: &Point, runs: &[Record]) -> Option<f64> {
+    c.metric.definition().closed_form.and_then(|(form, _)| form(&point.config, runs))
+}
+
+/// The value of `x` at a sweep point.
+fn x_of(x: XAxis, p: &Point) -> f64 {
+    x.value(&p.config)
+}
+
+/// What the sweep points of one slope family share: every field but `x` (the batch size as the
+/// spec wrote it when `x = n`, so `b = n/2` follows `n`; the dimension as `d = n` or its value).
+fn family_label(x: XAxis, p: &Point) -> String {
+    let c = &p.config;
+    match x {
+        XAxis::N => {
+            let d = if c.d == c.n { "d=n".to_string() } else { format!("d={}", c.d) };
+            let mut label = format!(
+                "{}, {d}, b={}, eta={}, {}, {}",
+                c.activation.name(),
+                p.batch,
+                parameter(c.eta),
+                c.schedule.name(),
+                c.data.name()
+            );
+            if c.init_scale != DEFAULT_INIT_SCALE {
+                label.push_str(&format!(", s={}", parameter(c.init_scale)));
+            }
+            label
+        }
+        XAxis::Eta | XAxis::Batch => {
+            let label = group_label(p);
+            let eta = format!(", eta={},", parameter(c.eta));
+            label.replacen(&eta, ",", 1)
+        }
+    }
+}
+
+/// The log-log slope of one family of sweep points (`members` index `points`): least squares of
+/// `ln metric` on `ln x` over every run, with a bootstrap interval that resamples runs within
+/// each sweep point.
+fn slope_statistic(
+    c: &Criterion,
+    x: XAxis,
+    points: &[Point],
+    runs: &[Vec<Record>],
+    members: &[usize],
+) -> Result<Interval, String> {
+    let (mut rows, mut y, mut strata) = (Vec::new(), Vec::new(), Vec::new());
+    for (stratum, &i) in members.iter().enumerate() {
+        let at = x_of(x, &points[i]);
+        for v in values(c.metric, &runs[i]).map_err(|why| format!("{}: {why}", group_label(&points[i])))? {
+            if v <= 0.0 {
+                return Err(format!(
+                    "{}: a run has {} = {v}, which has no logarithm",
+                    group_label(&points[i]),
+                    c.metric
+                ));
+            }
+            rows.push(vec![1.0, at.ln()]);
+            y.push(v.ln());
+            strata.push(stratum);
+        }
+    }
+    let mut xs: Vec<f64> = members.iter().map(|&i| x_of(x, &points[i])).collect();
+    xs.dedup();
+    if xs.len() < 2 {
+        return Err(format!("one value of {x} only; a slope needs two"));
+    }
+    let intervals = bootstrap_coefficients(&rows, &y, &strata, SLOPE_RESAMPLES, SLOPE_SEED, DEFAULT_LEVEL)
+        .map_err(|e| e.to_string())?;
+    Ok(intervals[1].clone())
+}
+
+/// Judges a log-log slope criterion: one result for each family of selected sweep points that
+/// differ only in `x`, in the order of their first point.
+fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record>]) -> Vec<CriterionResult> {
+    let mut families: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, p) in points.iter().enumerate().filter(|(_, p)| c.select.selects(&p.config)) {
+        let label = family_label(x, p);
+        match families.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, members)) => members.push(i),
+            None => families.push((label, vec![i])),
+        }
+    }
+    families
+        .into_iter()
+        .map(|(label, mut members)| {
+            members.sort_by(|&a, &b| x_of(x, &points[a]).total_cmp(&x_of(x, &points[b])));
+            let values: Vec<String> = members.iter().map(|&i| parameter(x_of(x, &points[i]))).collect();
+            let (estimate, undefined, pass) = match slope_statistic(c, x, points, runs, &members) {
+                Ok(interval) => {
+                    let pass = judge(c.pass, &interval, false, None);
+                    (Some(interval), None, pass)
+                }
+                Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
+            };
+            CriterionResult {
+                criterion: c.name.clone(),
+                group: format!("{label}, {x} in {{{}}}", values.join(", ")),
+                statistic: c.statistic.kind().name().into(),
+                metric: c.metric.name().into(),
+                estimate,
+                undefined,
+                rule: rule_text(c),
+                closed_form: None,
+                pass,
+            }
+        })
+        .collect()
 }
 
 /// Evaluates one criterion at one sweep point. An undefined statistic fails the criterion
@@ -194,9 +327,13 @@ pub fn evaluate(
     runs: &[Record],
     baseline: Option<&[Record]>,
 ) -> CriterionResult {
+    let closed_form = closed_form_at(c, point, runs);
     let (estimate, undefined, pass) = match statistic(c, runs, baseline) {
+        Ok((_, _)) if c.pass == PassRule::CiCoversClosedForm && closed_form.is_none() => {
+            (None, Some(format!("{} has no closed form at this sweep point", c.metric)), Some(false))
+        }
         Ok((interval, every_run)) => {
-            let pass = judge(c.pass, &interval, every_run);
+            let pass = judge(c.pass, &interval, every_run, closed_form);
             (Some(interval), None, pass)
         }
         Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
@@ -209,6 +346,7 @@ pub fn evaluate(
         estimate,
         undefined,
         rule: rule_text(c),
+        closed_form,
         pass,
     }
 }
@@ -226,6 +364,10 @@ pub fn judge_experiment(experiment: &Experiment, runs: &[Vec<Record>]) -> ClaimR
     let points = &experiment.points;
     let mut results = Vec::new();
     for c in &spec.criteria {
+        if let StatisticRule::LogLogSlope { x } = c.statistic {
+            results.extend(evaluate_slopes(c, x, points, runs));
+            continue;
+        }
         for (i, point) in points.iter().enumerate() {
             if !c.select.selects(&point.config) {
                 continue;
@@ -282,7 +424,14 @@ mod tests {
 
     fn point(batch: usize, eta: f64) -> Point {
         let config = RunConfig { n: 4, d: 4, batch, eta, ..RunConfig::default() };
-        Point { config, recording: Recording::Metrics, seed: 0, seeds: 2, batch: BatchSize::Fixed(batch) }
+        Point {
+            config,
+            recording: Recording::Metrics,
+            seed: 0,
+            seeds: 2,
+            batch: BatchSize::Fixed(batch),
+            sweeps: vec![0],
+        }
     }
 
     fn runs(supports: &[usize]) -> Vec<Record> {
@@ -296,17 +445,114 @@ mod tests {
     #[test]
     fn interval_rules_are_strict_at_the_threshold_and_closed_inside() {
         // An interval whose end lies on the threshold does not pass ci_above / ci_below.
-        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0, 2.0), false), Some(false));
-        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0 + 1e-12, 2.0), false), Some(true));
-        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0), false), Some(false));
-        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0 - 1e-12), false), Some(true));
+        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0, 2.0), false, None), Some(false));
+        assert_eq!(judge(PassRule::CiAbove(1.0), &interval(1.0 + 1e-12, 2.0), false, None), Some(true));
+        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0), false, None), Some(false));
+        assert_eq!(judge(PassRule::CiBelow(2.0), &interval(1.0, 2.0 - 1e-12), false, None), Some(true));
         // ci_within includes its ends.
-        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.0), false), Some(true));
-        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(0.999, 2.0), false), Some(false));
-        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.001), false), Some(false));
-        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), true), Some(true));
-        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), false), Some(false));
-        assert_eq!(judge(PassRule::Report, &interval(0.0, 1.0), true), None);
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.0), false, None), Some(true));
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(0.999, 2.0), false, None), Some(false));
+        assert_eq!(judge(PassRule::CiWithin(1.0, 2.0), &interval(1.0, 2.001), false, None), Some(false));
+        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), true, None), Some(true));
+        assert_eq!(judge(PassRule::All, &interval(0.0, 1.0), false, None), Some(false));
+        assert_eq!(judge(PassRule::Report, &interval(0.0, 1.0), true, None), None);
+    }
+
+    #[test]
+    fn a_closed_form_rule_passes_when_the_interval_contains_it_and_fails_without_one() {
+        assert_eq!(judge(PassRule::CiCoversClosedForm, &interval(1.0, 2.0), false, Some(1.5)), Some(true));
+        assert_eq!(judge(PassRule::CiCoversClosedForm, &interval(1.0, 2.0), false, Some(2.0)), Some(true));
+        assert_eq!(judge(PassRule::CiCoversClosedForm, &interval(1.0, 2.0), false, Some(2.5)), Some(false));
+        assert_eq!(judge(PassRule::CiCoversClosedForm, &interval(1.0, 2.0), false, None), Some(false));
+        // align_init at full batch on the basis: linear keeps w_0 (closed form 1).
+        let c = Criterion {
+            metric: Metric::AlignInit,
+            ..criterion(StatisticRule::Mean, PassRule::CiCoversClosedForm)
+        };
+        let p = Point {
+            config: RunConfig { activation: aesgd_core::Activation::Linear, ..point(4, 0.1).config },
+            ..point(4, 0.1)
+        };
+        let ones: Vec<Record> =
+            (0..3).map(|k| Record { run_index: k, align_init: 1.0, ..hand_made() }).collect();
+        let result = evaluate(&c, &p, &ones, None);
+        assert_eq!(result.pass, Some(true), "{result:?}");
+        assert_eq!(result.rule, "95% interval of align_init contains its closed form");
+        assert_eq!(result.closed_form, Some(1.0));
+        let off: Vec<Record> = (0..3)
+            .map(|k| Record { run_index: k, align_init: 0.9 + 0.01 * k as f64, ..hand_made() })
+            .collect();
+        assert_eq!(evaluate(&c, &p, &off, None).pass, Some(false));
+        // Gaussian data has no closed form: the rule fails and says why.
+        let gaussian = Point {
+            config: RunConfig { data: aesgd_core::DataSpec::Gaussian, ..p.config.clone() },
+            ..p.clone()
+        };
+        let result = evaluate(&c, &gaussian, &ones, None);
+        assert_eq!(result.pass, Some(false));
+        assert_eq!(result.undefined.as_deref(), Some("align_init has no closed form at this sweep point"));
+    }
+
+    #[test]
+    fn log_log_slopes_are_fitted_per_family_across_n() {
+        // align_init = 2 n^(-1/2) (1 + e) with a small seeded spread e, at n in {4, 8, 16, 32} for
+        // b = 1, and flat at b = n: two families, each judged once on all its runs.
+        let mut points = Vec::new();
+        let mut runs = Vec::new();
+        for (batch, slope) in [(BatchSize::Fixed(1), -0.5), (BatchSize::N, 0.0)] {
+            for n in [4usize, 8, 16, 32] {
+                let b = batch.resolve(n).unwrap();
+                let config = RunConfig { n, d: n, batch: b, ..RunConfig::default() };
+                points.push(Point {
+                    config,
+                    recording: Recording::Metrics,
+                    seed: 0,
+                    seeds: 6,
+                    batch,
+                    sweeps: vec![0],
+                });
+                runs.push(
+                    (0..6u64)
+                        .map(|k| {
+                            let e = 0.05 * ((k as f64 * 2.3 + n as f64).sin());
+                            Record {
+                                run_index: k,
+                                n,
+                                d: n,
+                                batch: b,
+                                align_init: 2.0 * (n as f64).powf(slope) * (1.0 + e),
+                                ..hand_made()
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        let c = Criterion {
+            metric: Metric::AlignInit,
+            ..criterion(StatisticRule::LogLogSlope { x: XAxis::N }, PassRule::CiBelow(0.0))
+        };
+        let results = evaluate_slopes(&c, XAxis::N, &points, &runs);
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].group, "relu, d=n, b=1, eta=0.1, random, basis, n in {4, 8, 16, 32}");
+        assert_eq!(results[1].group, "relu, d=n, b=n, eta=0.1, random, basis, n in {4, 8, 16, 32}");
+        let falling = results[0].estimate.clone().unwrap();
+        assert!(falling.contains(-0.5) && falling.upper < -0.4 && falling.n == 24, "{falling:?}");
+        assert_eq!(results[0].pass, Some(true));
+        let flat = results[1].estimate.clone().unwrap();
+        assert!(flat.contains(0.0) && flat.width() < 0.1, "{flat:?}");
+        assert_eq!(results[1].pass, Some(false));
+        assert_eq!(results[0].rule, "95% interval of the slope of ln align_init against ln n below 0");
+        // A run without the metric makes its family's slope undefined, with the reason.
+        let mut broken = runs.clone();
+        broken[2][0].outcome = OutcomeKind::Diverged;
+        let results = evaluate_slopes(&c, XAxis::N, &points, &broken);
+        assert_eq!(results[0].pass, Some(false));
+        assert!(
+            results[0].undefined.as_deref().unwrap().contains("1 of 6 runs have no align_init: 1 diverged"),
+            "{results:?}"
+        );
+        assert_eq!(results[1].pass, Some(false), "the flat family still fails its own rule");
     }
 
     #[test]

@@ -129,6 +129,9 @@ words! {
         Mean => "mean",
         /// The mean difference to the same seed at the full-batch baseline (paired t).
         PairedDifference => "paired_difference",
+        /// The slope of log(metric) against log(x) over sweep points that differ only in `x`,
+        /// fitted by least squares on every run (stratified bootstrap interval).
+        LogLogSlope => "log_log_slope",
     }
 }
 
@@ -159,6 +162,8 @@ words! {
         CiBelow => "ci_below",
         /// The interval lies inside `within`.
         CiWithin => "ci_within",
+        /// The interval contains the metric's closed form at the sweep point.
+        CiCoversClosedForm => "ci_covers_closed_form",
         /// Measured and reported, no verdict.
         Report => "report",
     }
@@ -245,6 +250,17 @@ impl From<DataKind> for aesgd_core::DataSpec {
             DataKind::Basis => Self::Basis,
             DataKind::Orthonormal => Self::Orthonormal,
             DataKind::Gaussian => Self::Gaussian,
+        }
+    }
+}
+
+impl XAxis {
+    /// The value of this variable in a run configuration.
+    pub fn value(self, config: &aesgd_core::RunConfig) -> f64 {
+        match self {
+            Self::N => config.n as f64,
+            Self::Eta => config.eta,
+            Self::Batch => config.batch as f64,
         }
     }
 }

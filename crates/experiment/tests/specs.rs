@@ -97,6 +97,50 @@ fn sweeps_expand_every_combination_in_a_fixed_order() {
 }
 
 #[test]
+fn several_sweeps_expand_in_order_and_share_points_once() {
+    // Two slices of a grid: n in {6, 8} at eta = 0.1, and eta in {0.1, 0.2} at n = 6. The point
+    // n = 6, eta = 0.1 is in both and is kept once, where the first sweep put it.
+    let sweep = |n: &str, eta: &str, extra: &str| {
+        format!(
+            "[[sweep]]\nactivation = [\"relu\"]\nn = {n}\nbatch = [1, \"n\"]\neta = {eta}\nseeds = 2\nmax_steps = 1000\n{extra}"
+        )
+    };
+    let head = "id = \"t\"\nkind = \"claim\"\ntitle = \"t\"\nstatement = \"s\"\n";
+    let text = format!("{head}{}{}", sweep("[6, 8]", "[0.1]", ""), sweep("[6]", "[0.1, 0.2]", ""));
+    let spec = parse_str(&text).unwrap();
+    assert_eq!(spec.sweeps.len(), 2);
+    let got: Vec<(usize, usize, f64)> =
+        points(&spec, false).unwrap().iter().map(|p| (p.config.n, p.config.batch, p.config.eta)).collect();
+    assert_eq!(got, vec![(6, 1, 0.1), (6, 6, 0.1), (8, 1, 0.1), (8, 8, 0.1), (6, 1, 0.2), (6, 6, 0.2)]);
+    // A quick override applies to every sweep, and the points it makes equal are kept once.
+    let quick = format!("{text}[quick]\nn = [4]\neta = [0.1]\n");
+    let got: Vec<(usize, usize)> = points(&parse_str(&quick).unwrap(), true)
+        .unwrap()
+        .iter()
+        .map(|p| (p.config.n, p.config.batch))
+        .collect();
+    assert_eq!(got, vec![(4, 1), (4, 4)]);
+    // Errors name the sweep by its index.
+    let bad = format!("{head}{}{}", sweep("[6]", "[0.1]", ""), sweep("[6]", "[-1.0]", ""));
+    assert!(error_of(&bad).contains("sweep[1].eta"), "{}", error_of(&bad));
+    let bad = format!(
+        "{head}{}{}",
+        sweep("[6]", "[0.1]", ""),
+        sweep("[2]", "[0.1]", "").replace("[1, \"n\"]", "[\"n-2\"]")
+    );
+    let message = error_of(&bad);
+    assert!(message.contains("sweep[1].batch") && message.contains("n-2"), "{message}");
+    // The same point with another number of seeds is refused rather than silently merged.
+    let bad = format!(
+        "{head}{}{}",
+        sweep("[6]", "[0.1]", ""),
+        sweep("[6]", "[0.1]", "").replace("seeds = 2", "seeds = 3")
+    );
+    let message = error_of(&bad);
+    assert!(message.contains("sweep[1].seeds") && message.contains("2 seeds"), "{message}");
+}
+
+#[test]
 fn errors_name_the_file_the_key_the_value_and_what_is_allowed() {
     let cases = [
         (GOOD.replace("seeds = 2", "seeds = 2\nsedes = 3"), "unknown field `sedes`"),

@@ -2,7 +2,7 @@
 //! paper's words, notes, tables and figures, claim by claim), and the terminal summary.
 
 use crate::provenance::Provenance;
-use crate::text::{estimate_text, seeds_text, verdict_word};
+use crate::text::{estimate_text, interval_text, point_estimate_text, seeds_text, short, verdict_word};
 use aesgd_experiment::verdict::record_group_label;
 use aesgd_experiment::vocabulary::OutcomeKind;
 use aesgd_experiment::{ClaimResult, Record};
@@ -86,6 +86,56 @@ pub fn unfinished_md(records: &[Record]) -> String {
     md
 }
 
+/// One table for each criterion of a claim, across every sweep point it is judged at: the
+/// criterion's name, statistic and rule above, then a row for each grid point with the
+/// estimate, its 95% interval, the number of seeds and the verdict.
+pub fn criterion_tables(c: &ClaimResult) -> String {
+    let mut md = String::new();
+    let mut names: Vec<&str> = Vec::new();
+    for r in &c.results {
+        if !names.contains(&r.criterion.as_str()) {
+            names.push(&r.criterion);
+        }
+    }
+    for name in names {
+        let rows: Vec<_> = c.results.iter().filter(|r| r.criterion == name).collect();
+        let judged = rows.iter().filter(|r| r.pass.is_some()).count();
+        let passed = rows.iter().filter(|r| r.pass == Some(true)).count();
+        let first = rows[0];
+        let tally = if judged > 0 {
+            format!("passes at {passed} of {judged} sweep points")
+        } else {
+            format!("reported at {} sweep points", rows.len())
+        };
+        // A closed form, where the metric has one, stands beside the estimate.
+        let with_form = rows.iter().any(|r| r.closed_form.is_some());
+        let (form_head, form_rule) = if with_form { (" closed form |", "---|") } else { ("", "") };
+        let _ = writeln!(
+            md,
+            "**{name}**: {} of {}; rule: {}; {tally}.\n\n| sweep point | estimate | 95% interval |{form_head} seeds | verdict |\n|---|---|---|{form_rule}---|---|",
+            first.statistic, first.metric, first.rule
+        );
+        for r in rows {
+            let form = match (with_form, r.closed_form) {
+                (false, _) => String::new(),
+                (true, Some(v)) => format!(" {} |", short(v)),
+                (true, None) => " - |".into(),
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |{form} {} | {} |",
+                r.group,
+                point_estimate_text(r),
+                interval_text(r),
+                seeds_text(r),
+                verdict_word(r.pass)
+            );
+        }
+        md.push('\n');
+    }
+    md
+}
+
 /// `REPORT.md`; `records` are every experiment's runs by experiment id.
 pub fn report_md(
     claims: &[ClaimResult],
@@ -112,24 +162,7 @@ pub fn report_md(
         if !c.notes.trim().is_empty() {
             let _ = writeln!(md, "{}\n", c.notes.trim());
         }
-        if !c.results.is_empty() {
-            md.push_str("| criterion | sweep point | estimate [95% CI] | seeds | rule | verdict |\n|---|---|---|---|---|---|\n");
-            for r in &c.results {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} of {}: {} | {} | {} | {} |",
-                    r.criterion,
-                    r.group,
-                    r.statistic,
-                    r.metric,
-                    estimate_text(r),
-                    seeds_text(r),
-                    r.rule,
-                    verdict_word(r.pass)
-                );
-            }
-            md.push('\n');
-        }
+        md.push_str(&criterion_tables(c));
         if let Some((_, runs)) = records.iter().find(|(id, _)| *id == c.id) {
             md.push_str(&unfinished_md(runs));
         }
@@ -154,6 +187,7 @@ mod tests {
             estimate: Some(aesgd_stats::proportion_interval(8, 8, 0.95).unwrap()),
             undefined: None,
             rule: "every run has single_point == 1".into(),
+            closed_form: None,
             pass: Some(true),
         };
         let undefined = CriterionResult {
@@ -217,8 +251,10 @@ mod tests {
         assert!(md.contains("Mode: **quick**; code revision `abc`; 16 runs."), "{md}");
         assert!(md.contains("Regenerate with `cargo xtask repro --quick`"));
         assert!(md.contains("> Line one.\n> Line two."));
-        assert!(md.contains("| proportion of single_point: 1.0000 [0.6756, 1.0000] | 8 | every run has single_point == 1 | PASS |"), "{md}");
-        assert!(md.contains("| mean of selected_rank: undefined (3 of 8 runs have no selected_rank) | - | selected_rank: reported, no verdict | reported |"), "{md}");
+        assert!(md.contains("| 1.0000 | [0.6756, 1.0000] | 8 | PASS |"), "{md}");
+        assert!(md.contains("proportion of single_point; rule: every run has single_point == 1; passes at 1 of 1 sweep points."), "{md}");
+        assert!(md.contains("| undefined (3 of 8 runs have no selected_rank) | - | - | reported |"), "{md}");
+        assert!(md.contains("mean of selected_rank; rule: selected_rank: reported, no verdict; reported at 1 sweep points."), "{md}");
         assert!(md.contains("![f.svg](figures/f.svg)"));
         let table = claims_md(&[claim()], false);
         assert!(table.starts_with("# Claims (full run)"));

@@ -30,8 +30,9 @@ fn label_of(p: &Point, many_activations: bool) -> String {
 /// Draws one figure from the points of its spec and their runs (`runs[i]` belongs to
 /// `points[i]`); `Err` names what is missing.
 pub fn draw(figure: &Figure, points: &[Point], runs: &[Vec<Record>]) -> Result<Plot, ReportError> {
-    let chosen: Vec<usize> =
-        (0..points.len()).filter(|&i| figure.select.selects(&points[i].config)).collect();
+    let chosen: Vec<usize> = (0..points.len())
+        .filter(|&i| points[i].sweeps.contains(&figure.sweep) && figure.select.selects(&points[i].config))
+        .collect();
     if chosen.is_empty() {
         return Err(ReportError::figure(&figure.id, "its selection matches no sweep point"));
     }
@@ -89,11 +90,7 @@ fn lines_over_steps(figure: &Figure, points: &[Point], runs: &[Vec<Record>], cho
 }
 
 fn x_value(x: XAxis, p: &Point) -> f64 {
-    match x {
-        XAxis::N => p.config.n as f64,
-        XAxis::Eta => p.config.eta,
-        XAxis::Batch => p.config.batch as f64,
-    }
+    x.value(&p.config)
 }
 
 fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
@@ -162,7 +159,7 @@ fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[u
     };
     Plot::ErrorBars(ErrorBarPlot {
         title: figure.title.clone(),
-        x: if figure.x == XAxis::Eta {
+        x: if matches!(figure.x, XAxis::Eta | XAxis::N) {
             Axis::log(format!("{x_label} (log scale)"))
         } else {
             Axis::linear(x_label)
@@ -325,6 +322,7 @@ mod tests {
             x: XAxis::Batch,
             select: Select::default(),
             run: 0,
+            sweep: 0,
         }
     }
 
@@ -338,6 +336,7 @@ mod tests {
                 seed: 0,
                 seeds: 2,
                 batch: BatchSize::Fixed(b),
+                sweeps: vec![0],
             })
             .collect();
         let runs = points

@@ -25,6 +25,20 @@ pub fn estimate_text(r: &CriterionResult) -> String {
     }
 }
 
+/// The estimate alone, or "undefined (why)".
+pub fn point_estimate_text(r: &CriterionResult) -> String {
+    match (&r.estimate, &r.undefined) {
+        (Some(i), _) => short(i.estimate),
+        (None, Some(why)) => format!("undefined ({why})"),
+        (None, None) => "undefined".into(),
+    }
+}
+
+/// "[lower, upper]", or "-" when there is no estimate.
+pub fn interval_text(r: &CriterionResult) -> String {
+    r.estimate.as_ref().map_or(String::from("-"), |i| format!("[{}, {}]", short(i.lower), short(i.upper)))
+}
+
 /// A number in at most about five significant digits: fixed for moderate magnitudes,
 /// scientific for large and small ones.
 pub fn short(x: f64) -> String {
@@ -50,6 +64,7 @@ mod tests {
             estimate,
             undefined: undefined.map(String::from),
             rule: "r".into(),
+            closed_form: None,
             pass: Some(false),
         }
     }

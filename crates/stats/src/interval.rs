@@ -8,6 +8,9 @@
 //!   seeded by the caller, the interval between the empirical `alpha/2` and `1 - alpha/2`
 //!   quantiles (linear interpolation between order statistics), `n >= 2`.
 //! - Paired difference: the Student-t interval of the seed-by-seed differences `a_i - b_i`.
+//!
+//! The intervals of least-squares coefficients and of the power-law exponent are made by the
+//! `regression` and `choice` modules, with their own [`Method`]s.
 
 use crate::error::{StatsError, check_finite};
 use crate::summary::Summary;
@@ -36,6 +39,21 @@ pub enum Method {
     },
     /// Student-t interval of paired differences.
     PairedStudentT,
+    /// Student-t interval of a least-squares coefficient from its classical standard error.
+    LeastSquaresStudentT {
+        /// Rows minus columns.
+        degrees_of_freedom: usize,
+    },
+    /// Percentile bootstrap that resamples rows with replacement within each stratum.
+    StratifiedPercentileBootstrap {
+        /// Number of resamples.
+        resamples: usize,
+        /// The seed of the resampling stream.
+        seed: u64,
+    },
+    /// Profile-likelihood interval: the parameters whose likelihood-ratio statistic is below the
+    /// chi-square (1 degree of freedom) quantile of the level.
+    ProfileLikelihood,
 }
 
 /// An estimate with its confidence interval.
@@ -67,7 +85,7 @@ impl Interval {
     }
 }
 
-fn check_level(level: f64) -> Result<f64, StatsError> {
+pub(crate) fn check_level(level: f64) -> Result<f64, StatsError> {
     if level > 0.0 && level < 1.0 { Ok(level) } else { Err(StatsError::InvalidLevel(level)) }
 }
 
@@ -126,7 +144,7 @@ pub fn proportion_interval(successes: u64, trials: u64, level: f64) -> Result<In
 }
 
 /// The `p`-quantile of sorted values, interpolating linearly between order statistics.
-fn sorted_quantile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn sorted_quantile(sorted: &[f64], p: f64) -> f64 {
     let position = p * (sorted.len() - 1) as f64;
     let below = position.floor() as usize;
     let above = position.ceil() as usize;
