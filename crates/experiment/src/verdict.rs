@@ -207,8 +207,12 @@ pub fn statistic(
     }
 }
 
-/// The metric's closed form at a sweep point, if it has one there.
+/// The metric's closed form at a sweep point, if it has one there and the criterion's
+/// statistic is its mean (a proportion or a paired difference is another quantity).
 fn closed_form_at(c: &Criterion, point: &Point, runs: &[Record]) -> Option<f64> {
+    if c.statistic != StatisticRule::Mean {
+        return None;
+    }
     c.metric.definition().closed_form.and_then(|(form, _)| form(&point.config, runs))
 }
 
@@ -479,6 +483,10 @@ mod tests {
         assert_eq!(result.pass, Some(true), "{result:?}");
         assert_eq!(result.rule, "95% interval of align_init contains its closed form");
         assert_eq!(result.closed_form, Some(1.0));
+        // A paired difference of a metric with a closed form is another quantity: no form beside it.
+        let paired =
+            Criterion { statistic: StatisticRule::PairedDifference, pass: PassRule::Report, ..c.clone() };
+        assert_eq!(evaluate(&paired, &p, &ones, Some(&ones)).closed_form, None);
         let off: Vec<Record> = (0..3)
             .map(|k| Record { run_index: k, align_init: 0.9 + 0.01 * k as f64, ..hand_made() })
             .collect();

@@ -67,8 +67,8 @@ def test_load_spec_reads_a_spec_and_names_errors(tmp_path):
     assert spec["points"] and {"config", "seed", "seeds", "recording"} <= spec["points"][0].keys()
     assert len(spec["quick_points"]) <= len(spec["points"])
     bad = tmp_path / "bad.toml"
-    bad.write_text((SPECS / "claim1-convergence.toml").read_text().replace("[sweep]", "[sweep]\nwidth = 3", 1))
-    with pytest.raises(ValueError, match="width"):
+    bad.write_text((SPECS / "claim1-convergence.toml").read_text().replace("seeds = 32", "seeds = 32\nwidth = 3", 1))
+    with pytest.raises(ValueError, match=r"sweep\[0\]\.width"):
         aesgd.load_spec(bad)
     with pytest.raises(FileNotFoundError):
         aesgd.load_spec(tmp_path / "missing.toml")
