@@ -288,3 +288,18 @@ fn a_recorder_of_zero_points_a_decade_records_one() {
     assert_eq!(steps, [0, 1, 10, 100, 1000, 5000]);
     assert_eq!(zero.into_snapshots(), one.into_snapshots());
 }
+
+#[test]
+fn initial_coordinates_are_those_the_run_starts_from() {
+    // Basis data draws nothing before w_0; random orthonormal data draws its matrix first, so
+    // both orders of the stream are covered.
+    for data in [DataSpec::Basis, DataSpec::Orthonormal] {
+        let config = RunConfig { n: 6, d: 9, batch: 2, data, max_steps: 2_000, ..RunConfig::default() };
+        for run_index in [0, 3] {
+            let coords = run::initial_coordinates(&config, 11, run_index).unwrap();
+            assert_eq!(coords, run(&config, 11, run_index).unwrap().init_coords);
+        }
+    }
+    let bad = RunConfig { n: 6, d: 5, ..RunConfig::default() };
+    assert!(run::initial_coordinates(&bad, 0, 0).is_err());
+}

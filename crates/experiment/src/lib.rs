@@ -13,6 +13,7 @@
 //! - [`lock`]: an exclusive lock on an output folder;
 //! - [`metric`]: the metric registry, one definition per metric;
 //! - [`theory`]: expected values over the initialisation, drawn beside measured means;
+//! - [`selection`]: which point a run selected, as an observation of the choice model;
 //! - [`verdict`]: criteria judged into verdicts with 95% intervals.
 //!
 //! Architecture invariants: this crate never prints and has no command-line or progress-bar
@@ -29,6 +30,7 @@ pub mod metric;
 pub mod numbers;
 pub mod plan;
 pub mod record;
+pub mod selection;
 pub mod spec;
 pub mod sweep;
 pub mod theory;

@@ -133,6 +133,9 @@ pub enum StatisticRule {
         /// The variable across points (`n` or `eta`; with `d = "n"` the dimension follows `n`).
         x: XAxis,
     },
+    /// The maximum-likelihood exponent of the selection law at the sweep point (the metric is
+    /// the selected point's rank, which every run must have).
+    SelectionExponent,
 }
 
 impl StatisticRule {
@@ -143,6 +146,7 @@ impl StatisticRule {
             Self::Mean => Statistic::Mean,
             Self::PairedDifference => Statistic::PairedDifference,
             Self::LogLogSlope { .. } => Statistic::LogLogSlope,
+            Self::SelectionExponent => Statistic::SelectionExponent,
         }
     }
 }
@@ -160,6 +164,8 @@ pub enum PassRule {
     CiWithin(f64, f64),
     /// The interval contains the metric's closed form at the sweep point.
     CiCoversClosedForm,
+    /// The interval contains this value.
+    CiContains(f64),
     /// Measured and reported only.
     Report,
 }
@@ -300,6 +306,7 @@ struct CriterionFile {
     within: Option<[f64; 2]>,
     baseline: Option<Baseline>,
     x: Option<XAxis>,
+    contains: Option<f64>,
     #[serde(default)]
     tolerance: f64,
 }
@@ -437,6 +444,17 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             }
             StatisticRule::LogLogSlope { x }
         }
+        Statistic::SelectionExponent => {
+            if c.metric != Metric::SelectedRank {
+                return Err(ExperimentError::spec(
+                    file,
+                    key("metric"),
+                    c.metric,
+                    "\"selected_rank\" (the selection law needs runs that selected a point)",
+                ));
+            }
+            StatisticRule::SelectionExponent
+        }
     };
     if c.statistic != Statistic::LogLogSlope
         && let Some(x) = c.x
@@ -513,8 +531,12 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             }
             PassRule::CiCoversClosedForm
         }
+        PassKind::CiContains => PassRule::CiContains(finite("contains", c.contains, "ci_contains")?),
         PassKind::Report => PassRule::Report,
     };
+    if c.pass != PassKind::CiContains && c.contains.is_some() {
+        return Err(ExperimentError::spec(file, key("contains"), "..", "only for pass = \"ci_contains\""));
+    }
     if !matches!(c.pass, PassKind::CiAbove | PassKind::CiBelow)
         && let Some(t) = c.threshold
     {

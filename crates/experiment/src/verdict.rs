@@ -113,6 +113,7 @@ pub fn rule_text(c: &Criterion) -> String {
         StatisticRule::Proportion { comparison, value } => format!("{} {comparison} {value}", c.metric),
         StatisticRule::Mean | StatisticRule::PairedDifference => c.metric.to_string(),
         StatisticRule::LogLogSlope { x } => format!("the slope of ln {} against ln {x}", c.metric),
+        StatisticRule::SelectionExponent => "the selection exponent alpha".to_string(),
     };
     match c.pass {
         PassRule::All => format!("every run has {predicate}"),
@@ -120,6 +121,7 @@ pub fn rule_text(c: &Criterion) -> String {
         PassRule::CiBelow(t) => format!("95% interval of {predicate} below {t}"),
         PassRule::CiWithin(lo, hi) => format!("95% interval of {predicate} inside [{lo}, {hi}]"),
         PassRule::CiCoversClosedForm => format!("95% interval of {predicate} contains its closed form"),
+        PassRule::CiContains(v) => format!("95% interval of {predicate} contains {v}"),
         PassRule::Report => format!("{predicate}: reported, no verdict"),
     }
 }
@@ -130,6 +132,7 @@ pub fn rule_text(c: &Criterion) -> String {
 pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, closed_form: Option<f64>) -> Option<bool> {
     match pass {
         PassRule::CiCoversClosedForm => Some(closed_form.is_some_and(|v| interval.contains(v))),
+        PassRule::CiContains(v) => Some(interval.contains(v)),
         PassRule::All => Some(every_run),
         PassRule::CiAbove(t) => Some(interval.lower > t),
         PassRule::CiBelow(t) => Some(interval.upper < t),
@@ -172,6 +175,7 @@ fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String> {
 /// proportions, whether every run satisfied the predicate; `Err` says why it is undefined.
 pub fn statistic(
     c: &Criterion,
+    point: &Point,
     runs: &[Record],
     baseline: Option<&[Record]>,
 ) -> Result<(Interval, bool), String> {
@@ -204,6 +208,13 @@ pub fn statistic(
                 .map_err(|e| e.to_string())
         }
         StatisticRule::LogLogSlope { .. } => Err("a slope is judged across sweep points, not at one".into()),
+        StatisticRule::SelectionExponent => {
+            values(c.metric, runs)?;
+            let observations = crate::selection::observations(point, runs)?;
+            aesgd_stats::fit_power_law(&observations)
+                .map(|fit| (fit.interval, false))
+                .map_err(|e| e.to_string())
+        }
     }
 }
 
@@ -332,7 +343,7 @@ pub fn evaluate(
     baseline: Option<&[Record]>,
 ) -> CriterionResult {
     let closed_form = closed_form_at(c, point, runs);
-    let (estimate, undefined, pass) = match statistic(c, runs, baseline) {
+    let (estimate, undefined, pass) = match statistic(c, point, runs, baseline) {
         Ok((_, _)) if c.pass == PassRule::CiCoversClosedForm && closed_form.is_none() => {
             (None, Some(format!("{} has no closed form at this sweep point", c.metric)), Some(false))
         }

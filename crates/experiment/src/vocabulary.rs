@@ -132,6 +132,9 @@ words! {
         /// The slope of log(metric) against log(x) over sweep points that differ only in `x`,
         /// fitted by least squares on every run (stratified bootstrap interval).
         LogLogSlope => "log_log_slope",
+        /// The exponent alpha of the selection law P(k) = u_k(0)^alpha / sum_j u_j(0)^alpha over
+        /// the eligible initial coordinates, by maximum likelihood (profile-likelihood interval).
+        SelectionExponent => "selection_exponent",
     }
 }
 
@@ -164,6 +167,8 @@ words! {
         CiWithin => "ci_within",
         /// The interval contains the metric's closed form at the sweep point.
         CiCoversClosedForm => "ci_covers_closed_form",
+        /// The interval contains the value `contains`.
+        CiContains => "ci_contains",
         /// Measured and reported, no verdict.
         Report => "report",
     }
@@ -180,6 +185,8 @@ words! {
         FinalVs => "final_vs",
         /// The rank of the selected point's initial coordinate.
         SelectionByRank => "selection_by_rank",
+        /// The selection law's predicted probabilities in bins against the observed frequency.
+        SelectionCalibration => "selection_calibration",
         /// Every data coordinate of one run over steps.
         Heatmap => "heatmap",
         /// The `n = d = 2` loss landscape with trajectories.

@@ -133,3 +133,38 @@ fn huge_sweeps_are_refused_before_anything_is_expanded() {
     assert!(error.starts_with("repro/h.toml: 2 sweep points x 10000000 seeds (sweep.seeds) is 20000000 runs, more than the limit of 1000000"), "{error}");
     assert!(started.elapsed().as_secs() < 5);
 }
+
+#[test]
+fn selection_observations_agree_with_the_recorded_rank_and_fit_an_exponent() {
+    // Small-batch runs select one point; the observation rebuilt from the core's initial
+    // coordinates must rank the chosen weight where the run's own metrics ranked it.
+    let sweep = "activation = [\"linear\", \"relu\"]\nn = [10]\nbatch = [1]\neta = [0.1]\nseeds = 40\nmax_steps = 10000000";
+    let criteria = "[[criterion]]\nname = \"alpha\"\nstatistic = \"selection_exponent\"\nmetric = \"selected_rank\"\npass = \"report\"\n[[criterion]]\nname = \"share\"\nstatistic = \"selection_exponent\"\nmetric = \"selected_rank\"\npass = \"ci_contains\"\ncontains = 1000";
+    let out = folder("selection");
+    let cache = FileCache::in_output(&out);
+    let plan = Plan::new(vec![spec("s", sweep, criteria)], false).unwrap();
+    run_all(&plan, &cache);
+    let records = plan.records(&cache).unwrap();
+    let experiment = &plan.experiments[0];
+    for (point, runs) in experiment.points.iter().zip(&records[0]) {
+        for r in runs {
+            let o = aesgd_experiment::selection::observation(point, r).unwrap();
+            let chosen = o.weights[o.chosen];
+            let rank = 1 + o.weights.iter().filter(|&&w| w > chosen).count();
+            assert_eq!(Some(rank), r.selected_rank, "run {}", r.run_index);
+        }
+    }
+    let claim = judge_experiment(experiment, &records[0]);
+    for r in claim.results.iter().filter(|r| r.criterion == "alpha") {
+        let i = r.estimate.as_ref().unwrap_or_else(|| panic!("{r:?}"));
+        assert!(i.lower < i.estimate && i.estimate < i.upper && i.estimate > 0.0, "{i:?}");
+        assert_eq!(r.pass, None);
+    }
+    // No law with alpha = 1000 (the largest always wins, in effect) fits 40 runs of which some
+    // chose another point.
+    for r in claim.results.iter().filter(|r| r.criterion == "share") {
+        assert_eq!(r.pass, Some(false), "{r:?}");
+        assert_eq!(r.rule, "95% interval of the selection exponent alpha contains 1000");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -141,6 +141,32 @@ fn several_sweeps_expand_in_order_and_share_points_once() {
 }
 
 #[test]
+fn new_statistics_and_rules_take_exactly_their_parameters() {
+    let with = |criterion: &str| {
+        GOOD.replace(
+            "statistic = \"proportion\"\nmetric = \"single_point\"\nop = \"==\"\nvalue = 1\npass = \"all\"",
+            criterion,
+        )
+    };
+    let message =
+        error_of(&with("statistic = \"selection_exponent\"\nmetric = \"support\"\npass = \"report\""));
+    assert!(message.contains("selected_rank"), "{message}");
+    let message =
+        error_of(&with("statistic = \"mean\"\nmetric = \"support\"\npass = \"report\"\ncontains = 2"));
+    assert!(message.contains("only for pass = \"ci_contains\""), "{message}");
+    let message = error_of(&with("statistic = \"mean\"\nmetric = \"support\"\npass = \"ci_contains\""));
+    assert!(message.contains("contains") && message.contains("a finite number"), "{message}");
+    let message =
+        error_of(&with("statistic = \"log_log_slope\"\nmetric = \"align_init\"\npass = \"report\""));
+    assert!(message.contains(".x") && message.contains("log_log_slope"), "{message}");
+    let message =
+        error_of(&with("statistic = \"mean\"\nmetric = \"support\"\npass = \"ci_covers_closed_form\""));
+    assert!(message.contains("needs a closed form") && message.contains("align_init"), "{message}");
+    let good = parse_str(&with("statistic = \"selection_exponent\"\nmetric = \"selected_rank\"\npass = \"ci_contains\"\ncontains = 2")).unwrap();
+    assert_eq!(good.criteria[0].pass, PassRule::CiContains(2.0));
+}
+
+#[test]
 fn errors_name_the_file_the_key_the_value_and_what_is_allowed() {
     let cases = [
         (GOOD.replace("seeds = 2", "seeds = 2\nsedes = 3"), "unknown field `sedes`"),

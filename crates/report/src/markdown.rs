@@ -145,7 +145,7 @@ pub fn report_md(
     let mut md = String::from("# aesgd reproduction report\n\n");
     let _ = writeln!(
         md,
-        "Ghosh, Frei, Ha and Yu, *The Effect of SGD Batch Size on Autoencoder Learning: Sparsity, Sharpness, and Feature Learning* (JMLR 2025).\n\nMode: **{}**; code revision `{}`; {} runs. Every estimate is given with its 95% confidence interval (Wilson for proportions, Student-t for means and seed-paired differences) and its number of seeds. Regenerate with `cargo xtask repro{}`.\n",
+        "Ghosh, Frei, Ha and Yu, *The Effect of SGD Batch Size on Autoencoder Learning: Sparsity, Sharpness, and Feature Learning* (JMLR 2025).\n\nMode: **{}**; code revision `{}`; {} runs. Every estimate is given with its 95% confidence interval (Wilson for proportions, Student-t for means and seed-paired differences, a stratified bootstrap for log-log slopes, the profile likelihood for the selection exponent) and its number of seeds. Regenerate with `cargo xtask repro{}`.\n",
         provenance.mode,
         provenance.git_revision,
         provenance.runs,

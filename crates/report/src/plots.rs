@@ -40,6 +40,7 @@ pub fn draw(figure: &Figure, points: &[Point], runs: &[Vec<Record>]) -> Result<P
         FigureKind::LinesOverSteps => Ok(lines_over_steps(figure, points, runs, &chosen)),
         FigureKind::FinalVsBatch | FigureKind::FinalVs => Ok(final_vs(figure, points, runs, &chosen)),
         FigureKind::SelectionByRank => Ok(selection_by_rank(figure, runs, &chosen)),
+        FigureKind::SelectionCalibration => selection_calibration(figure, points, runs, &chosen),
         FigureKind::Heatmap => heatmap(figure, points, runs, &chosen),
         FigureKind::Landscape => landscape(figure, points, runs, &chosen),
     }
@@ -175,6 +176,65 @@ fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[u
         legend: LegendPosition::UpperLeft,
         headroom: 0.35,
     })
+}
+
+/// The number of probability bins of a calibration figure.
+const CALIBRATION_BINS: usize = 10;
+
+/// The selection law's calibration, one series an activation: every (run, eligible point) pair
+/// of the chosen sweep points gives a predicted probability under the exponent fitted to those
+/// runs (and under the share law, alpha = 2); pairs are binned by it, and each bin's observed
+/// frequency of selection is drawn with its Wilson interval against the diagonal.
+fn selection_calibration(
+    figure: &Figure,
+    points: &[Point],
+    runs: &[Vec<Record>],
+    chosen: &[usize],
+) -> Result<Plot, ReportError> {
+    let mut activations: Vec<Activation> = Vec::new();
+    for &i in chosen {
+        if !activations.contains(&points[i].config.activation) {
+            activations.push(points[i].config.activation);
+        }
+    }
+    let mut series = Vec::new();
+    let mut seeds = 0;
+    for activation in activations {
+        let mut observations = Vec::new();
+        for &i in chosen.iter().filter(|&&i| points[i].config.activation == activation) {
+            let mine = aesgd_experiment::selection::observations(&points[i], &runs[i])
+                .map_err(|why| ReportError::figure(&figure.id, why))?;
+            seeds += mine.len();
+            observations.extend(mine);
+        }
+        let fit = aesgd_stats::fit_power_law(&observations)
+            .map_err(|e| ReportError::figure(&figure.id, e.to_string()))?;
+        for (alpha, name) in [
+            (fit.alpha, format!("{activation}, fitted alpha = {:.2}", fit.alpha)),
+            (2.0, format!("{activation}, share law alpha = 2")),
+        ] {
+            let bins = aesgd_stats::calibration_bins(&observations, alpha, CALIBRATION_BINS)
+                .map_err(|e| ReportError::figure(&figure.id, e.to_string()))?;
+            let mut s = ErrorBarSeries { label: name, ..Default::default() };
+            for b in bins {
+                s.x.push(b.mean_predicted);
+                s.y.push(b.observed.estimate);
+                s.lower.push(b.observed.lower);
+                s.upper.push(b.observed.upper);
+            }
+            series.push(s);
+        }
+    }
+    Ok(Plot::ErrorBars(ErrorBarPlot {
+        title: figure.title.clone(),
+        x: Axis::linear("predicted probability of selection (bin mean)"),
+        y: Axis::linear(format!("observed frequency (Wilson 95% CI, {seeds} runs)")),
+        series,
+        theory: vec![Curve { label: "perfect calibration".into(), x: vec![0.0, 1.0], y: vec![0.0, 1.0] }],
+        references: Vec::new(),
+        legend: LegendPosition::UpperLeft,
+        headroom: 0.35,
+    }))
 }
 
 fn selection_by_rank(figure: &Figure, runs: &[Vec<Record>], chosen: &[usize]) -> Plot {

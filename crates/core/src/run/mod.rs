@@ -160,6 +160,17 @@ pub fn draw_init(config: &RunConfig, rng: &mut ChaCha8Rng) -> Vec<f64> {
     (0..config.d).map(|_| sd * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)).collect()
 }
 
+/// The initial data coordinates `<w_0, x_i>` of run `run_index` of the experiment seeded
+/// `seed`: the same data and `w_0` that [`run`] draws (its [`RunResult::init_coords`]), without
+/// running. Analyses of how the start decides the end (which point is selected) read them.
+pub fn initial_coordinates(config: &RunConfig, seed: u64, run_index: u64) -> Result<Vec<f64>, ConfigError> {
+    config.validate()?;
+    let mut rng = run_rng(seed, run_index);
+    let data = build_data(config, &mut rng)?;
+    let w0 = draw_init(config, &mut rng);
+    Ok(data.coords(&w0))
+}
+
 /// Runs one seed of a config.
 pub fn run(config: &RunConfig, seed: u64, run_index: u64) -> Result<RunResult, ConfigError> {
     run_observed(config, seed, run_index, &mut NoObserver)
