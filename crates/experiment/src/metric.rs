@@ -192,7 +192,7 @@ impl Metric {
                 over_steps: Some(|p| Some(p.align_init)),
                 closed_form: Some((
                     expected_alignment,
-                    "E over w_0: b = n, E |P_A w_0| / |w_0| (a Beta law, exact); b < n, E |u_k(0)| / |w_0| if the selected k follows the share law P(k) = u_k(0)^2 / sum (a hypothesis, tested in q-selection)",
+                    "E over w_0: b = n, E |P_A w_0| / |w_0| (a Beta law, exact); b < n, E |u_k(0)| / |w_0| if the selected k followed the share law P(k) = u_k(0)^2 / sum (a reference curve: q-selection rejects that law, alpha is about 1.25)",
                 )),
                 ..plain("align_init", "|cos(w, w_0)|", "|cos(w, w0)|", |r| Some(r.align_init))
             },
@@ -316,9 +316,6 @@ impl fmt::Display for Metric {
     }
 }
 
-/// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
-/// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
-/// coordinates, so there it is the mean of the per-run forms.
 /// The expected alignment with `w_0` at the end of a run, over the initialisation
 /// ([`crate::theory`]), for orthonormal data: full batch exactly; a batch that ends at a single
 /// point under the share law. Schedules that need not end at a single point (epoch, cyclic
@@ -339,6 +336,9 @@ fn expected_alignment(c: &RunConfig, _runs: &[Record]) -> Option<f64> {
     single_point.then(|| crate::theory::expected_share_law_alignment(c.activation, c.n, c.d))
 }
 
+/// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
+/// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
+/// coordinates, so there it is the mean of the per-run forms.
 fn trace_at_limit(c: &RunConfig, runs: &[Record]) -> Option<f64> {
     let (n, d) = (c.n as f64, c.d as f64);
     match (c.activation, c.batch == c.n) {

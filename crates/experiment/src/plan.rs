@@ -33,6 +33,8 @@ pub struct Point {
     pub seeds: u64,
     /// The batch size as the spec wrote it (`1`, `n/2`, ...), to group series across `n`.
     pub batch: BatchSize,
+    /// The dimension as the spec wrote it (`"n"` or a number), to group series across `n`.
+    pub dimension: Dimension,
     /// The indices of the spec's sweeps that have this point (a point several sweeps share is
     /// kept once), so a figure can draw one sweep.
     pub sweeps: Vec<usize>,
@@ -213,6 +215,7 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
                                 seed: s.seed.unwrap_or(0),
                                 seeds,
                                 batch,
+                                dimension,
                                 sweeps: vec![index],
                             });
                         }

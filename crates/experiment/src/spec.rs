@@ -534,8 +534,10 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
         PassKind::CiContains => PassRule::CiContains(finite("contains", c.contains, "ci_contains")?),
         PassKind::Report => PassRule::Report,
     };
-    if c.pass != PassKind::CiContains && c.contains.is_some() {
-        return Err(ExperimentError::spec(file, key("contains"), "..", "only for pass = \"ci_contains\""));
+    if c.pass != PassKind::CiContains
+        && let Some(v) = c.contains
+    {
+        return Err(ExperimentError::spec(file, key("contains"), v, "only for pass = \"ci_contains\""));
     }
     if !matches!(c.pass, PassKind::CiAbove | PassKind::CiBelow)
         && let Some(t) = c.threshold
@@ -612,7 +614,9 @@ fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result
     }
     let run = f.run.unwrap_or(0);
     if single_run {
-        if let Some(i) = sweeps.iter().position(|s| !s.record_coordinates) {
+        // The sweep the figure draws; an index out of range is refused below.
+        let i = f.sweep.unwrap_or(0).min(sweeps.len() - 1);
+        if !sweeps[i].record_coordinates {
             return Err(ExperimentError::spec(
                 file,
                 sweep_key(sweeps.len(), i, "record_coordinates"),
@@ -620,8 +624,7 @@ fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result
                 format!("must be true for figure \"{}\" of type \"{}\"", f.id, f.kind),
             ));
         }
-        let seeds =
-            sweeps.iter().map(|s| s.seeds.min(quick.seeds.unwrap_or(s.seeds))).min().unwrap_or_default();
+        let seeds = sweeps[i].seeds.min(quick.seeds.unwrap_or(sweeps[i].seeds));
         if run >= seeds {
             return Err(ExperimentError::spec(
                 file,

@@ -163,6 +163,7 @@ fn selection_observations_agree_with_the_recorded_rank_and_fit_an_exponent() {
     // No law with alpha = 1000 (the largest always wins, in effect) fits 40 runs of which some
     // chose another point.
     for r in claim.results.iter().filter(|r| r.criterion == "share") {
+        assert!(r.estimate.is_some(), "the statistic is defined: {r:?}");
         assert_eq!(r.pass, Some(false), "{r:?}");
         assert_eq!(r.rule, "95% interval of the selection exponent alpha contains 1000");
     }

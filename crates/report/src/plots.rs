@@ -396,6 +396,7 @@ mod tests {
                 seed: 0,
                 seeds: 2,
                 batch: BatchSize::Fixed(b),
+                dimension: aesgd_experiment::sweep::Dimension::N,
                 sweeps: vec![0],
             })
             .collect();
