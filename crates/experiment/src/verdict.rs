@@ -235,11 +235,6 @@ fn closed_form_at(c: &Criterion, point: &Point, runs: &[Record]) -> Option<f64> 
     c.metric.definition().closed_form.and_then(|(form, _)| form(&point.config, runs))
 }
 
-/// The value of `x` at a sweep point.
-fn x_of(x: XAxis, p: &Point) -> f64 {
-    x.value(&p.config)
-}
-
 /// What the sweep points of one slope family share: every field but `x` (the batch size as the
 /// spec wrote it when `x = n`, so `b = n/2` follows `n`; the dimension as `d = n` or its value).
 fn family_label(x: XAxis, p: &Point) -> String {
@@ -283,7 +278,7 @@ fn slope_statistic(
 ) -> Result<Interval, String> {
     let (mut rows, mut y, mut strata) = (Vec::new(), Vec::new(), Vec::new());
     for (stratum, &i) in members.iter().enumerate() {
-        let at = x_of(x, &points[i]);
+        let at = x.value(&points[i].config);
         for v in values(c.metric, &runs[i]).map_err(|why| format!("{}: {why}", group_label(&points[i])))? {
             if v <= 0.0 {
                 return Err(format!(
@@ -297,7 +292,7 @@ fn slope_statistic(
             strata.push(stratum);
         }
     }
-    let mut xs: Vec<f64> = members.iter().map(|&i| x_of(x, &points[i])).collect();
+    let mut xs: Vec<f64> = members.iter().map(|&i| x.value(&points[i].config)).collect();
     xs.dedup();
     if xs.len() < 2 {
         return Err(format!("one value of {x} only; a slope needs two"));
@@ -321,15 +316,11 @@ fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record
     families
         .into_iter()
         .map(|(label, mut members)| {
-            members.sort_by(|&a, &b| x_of(x, &points[a]).total_cmp(&x_of(x, &points[b])));
-            let values: Vec<String> = members.iter().map(|&i| parameter(x_of(x, &points[i]))).collect();
-            let (estimate, undefined, pass) = match slope_statistic(c, x, points, runs, &members) {
-                Ok(interval) => {
-                    let pass = judge(c.pass, &interval, false, None);
-                    (Some(interval), None, pass)
-                }
-                Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
-            };
+            members.sort_by(|&a, &b| x.value(&points[a].config).total_cmp(&x.value(&points[b].config)));
+            let values: Vec<String> =
+                members.iter().map(|&i| parameter(x.value(&points[i].config))).collect();
+            let (estimate, undefined, pass) =
+                judged(c, slope_statistic(c, x, points, runs, &members).map(|i| (i, false)), None);
             CriterionResult {
                 criterion: c.name.clone(),
                 group: format!("{label}, {x} in {{{}}}", values.join(", ")),
@@ -345,6 +336,26 @@ fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record
         .collect()
 }
 
+/// A statistic turned into (estimate, why it is undefined, verdict): an undefined statistic,
+/// or a closed-form rule where the metric has no closed form, fails the criterion (unless it
+/// only reports), with the reason recorded.
+fn judged(
+    c: &Criterion,
+    statistic: Result<(Interval, bool), String>,
+    closed_form: Option<f64>,
+) -> (Option<Interval>, Option<String>, Option<bool>) {
+    match statistic {
+        Ok(_) if c.pass == PassRule::CiCoversClosedForm && closed_form.is_none() => {
+            (None, Some(format!("{} has no closed form at this sweep point", c.metric)), Some(false))
+        }
+        Ok((interval, every_run)) => {
+            let pass = judge(c.pass, &interval, every_run, closed_form);
+            (Some(interval), None, pass)
+        }
+        Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
+    }
+}
+
 /// Evaluates one criterion at one sweep point. An undefined statistic fails the criterion
 /// (unless it only reports), with the reason recorded.
 pub fn evaluate(
@@ -354,16 +365,7 @@ pub fn evaluate(
     baseline: Option<&[Record]>,
 ) -> CriterionResult {
     let closed_form = closed_form_at(c, point, runs);
-    let (estimate, undefined, pass) = match statistic(c, point, runs, baseline) {
-        Ok((_, _)) if c.pass == PassRule::CiCoversClosedForm && closed_form.is_none() => {
-            (None, Some(format!("{} has no closed form at this sweep point", c.metric)), Some(false))
-        }
-        Ok((interval, every_run)) => {
-            let pass = judge(c.pass, &interval, every_run, closed_form);
-            (Some(interval), None, pass)
-        }
-        Err(why) => (None, Some(why), (c.pass != PassRule::Report).then_some(false)),
-    };
+    let (estimate, undefined, pass) = judged(c, statistic(c, point, runs, baseline), closed_form);
     CriterionResult {
         criterion: c.name.clone(),
         group: group_label(point),

@@ -90,10 +90,6 @@ fn lines_over_steps(figure: &Figure, points: &[Point], runs: &[Vec<Record>], cho
     })
 }
 
-fn x_value(x: XAxis, p: &Point) -> f64 {
-    x.value(&p.config)
-}
-
 fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
     let metric = figure.metric;
     let definition = metric.definition();
@@ -132,13 +128,13 @@ fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[u
             if values.len() < runs[i].len() {
                 undefined += 1;
             } else if let Ok(iv) = mean_interval(&values, DEFAULT_LEVEL) {
-                s.x.push(x_value(figure.x, &points[i]));
+                s.x.push(figure.x.value(&points[i].config));
                 s.y.push(iv.estimate);
                 s.lower.push(iv.lower);
                 s.upper.push(iv.upper);
             }
             if let Some(v) = definition.closed_form.and_then(|(form, _)| form(&points[i].config, &runs[i])) {
-                t.x.push(x_value(figure.x, &points[i]));
+                t.x.push(figure.x.value(&points[i].config));
                 t.y.push(v);
             }
         }
