@@ -29,7 +29,7 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Reproduce every claim, figure and open question of the paper from the specs in `repro/`:
     /// verdicts with 95% intervals, figures, CSV of every run, REPORT.md. Exits 1 when a claim
-    /// fails. Finished runs are cached in OUT/cache, so an interrupted reproduction resumes.
+    /// fails (with `--check`: when a verdict differs from the committed one). Finished runs are cached in OUT/cache, so an interrupted reproduction resumes.
     Repro(repro_cmd::ReproArgs),
     /// Run the criterion benchmarks (aesgd-benches), optionally saving or comparing a baseline,
     /// and print a table of times and changes; exits 1 when a regression is flagged.

@@ -13,6 +13,7 @@
 //! - [`lock`]: an exclusive lock on an output folder;
 //! - [`metric`]: the metric registry, one definition per metric;
 //! - [`theory`]: expected values over the initialisation, drawn beside measured means;
+//! - [`law`]: log-linear laws across sweep points, fitted on some sweeps and checked on the rest;
 //! - [`selection`]: which point a run selected, as an observation of the choice model;
 //! - [`verdict`]: criteria judged into verdicts with 95% intervals.
 //!
@@ -25,6 +26,7 @@ pub mod cache;
 pub mod error;
 pub mod executor;
 pub mod key;
+pub mod law;
 pub mod lock;
 pub mod metric;
 pub mod numbers;

@@ -31,16 +31,35 @@ pub struct Point {
     pub seed: u64,
     /// The number of runs (streams `0..seeds`).
     pub seeds: u64,
-    /// The batch size as the spec wrote it (`1`, `n/2`, ...), to group series across `n`.
+    /// How each sweep that has this point wrote it, in sweep order (never empty): a point
+    /// several sweeps share is kept once, and one sweep may write `b = 10` where another writes
+    /// `b = n/2`.
+    pub written: Vec<Written>,
+}
+
+/// How one sweep wrote a sweep point: the batch size and the dimension as rules, which group
+/// series and slope families across `n`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Written {
+    /// The index of the sweep.
+    pub sweep: usize,
+    /// The batch size as the sweep wrote it (`1`, `n/2`, ...).
     pub batch: BatchSize,
-    /// The dimension as the spec wrote it (`"n"` or a number), to group series across `n`.
+    /// The dimension as the sweep wrote it (`"n"` or a number).
     pub dimension: Dimension,
-    /// The indices of the spec's sweeps that have this point (a point several sweeps share is
-    /// kept once), so a figure can draw one sweep.
-    pub sweeps: Vec<usize>,
 }
 
 impl Point {
+    /// How sweep `sweep` wrote this point, if that sweep has it.
+    pub fn in_sweep(&self, sweep: usize) -> Option<&Written> {
+        self.written.iter().find(|w| w.sweep == sweep)
+    }
+
+    /// How the first sweep that has this point wrote it.
+    pub fn first_written(&self) -> &Written {
+        &self.written[0]
+    }
+
     /// The cache key of run `run_index`.
     pub fn key(&self, run_index: u64) -> String {
         run_key(&self.config, self.recording, self.seed, run_index)
@@ -79,7 +98,7 @@ pub fn points(spec: &Spec, quick: bool) -> Result<Vec<Point>, ExperimentError> {
                 p.seed == point.seed && p.recording == point.recording && p.keyed() == point.keyed()
             };
             match points.iter_mut().find(|p| same(p)) {
-                Some(earlier) if earlier.seeds == point.seeds => earlier.sweeps.push(index),
+                Some(earlier) if earlier.seeds == point.seeds => earlier.written.extend(point.written),
                 Some(earlier) => {
                     return Err(ExperimentError::spec(
                         &spec.file,
@@ -214,9 +233,7 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
                                 recording,
                                 seed: s.seed.unwrap_or(0),
                                 seeds,
-                                batch,
-                                dimension,
-                                sweeps: vec![index],
+                                written: vec![Written { sweep: index, batch, dimension }],
                             });
                         }
                     }

@@ -13,8 +13,8 @@ use crate::error::ExperimentError;
 use crate::metric::Metric;
 use crate::sweep::{BatchSize, Dimension};
 use crate::vocabulary::{
-    ActivationKind, BatchSelect, Comparison, DataKind, FigureKind, Kind, PassKind, ScheduleKind, Statistic,
-    XAxis, allowed,
+    ActivationKind, BatchSelect, Comparison, DataKind, FigureKind, Kind, LawTerm, PassKind, ScheduleKind,
+    Statistic, XAxis, allowed,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -94,6 +94,8 @@ pub struct Select {
     pub activation: Option<ActivationKind>,
     /// Only batch sizes that divide n (true) or that do not (false).
     pub batch_divides_n: Option<bool>,
+    /// Only this schedule.
+    pub schedule: Option<ScheduleKind>,
 }
 
 impl Select {
@@ -108,12 +110,13 @@ impl Select {
             self.activation.is_none_or(|a| aesgd_core::Activation::from(a) == config.activation);
         let divides_ok =
             self.batch_divides_n.is_none_or(|want| config.n.is_multiple_of(config.batch) == want);
-        batch_ok && activation_ok && divides_ok
+        let schedule_ok = self.schedule.is_none_or(|s| aesgd_core::Schedule::from(s) == config.schedule);
+        batch_ok && activation_ok && divides_ok && schedule_ok
     }
 }
 
 /// The statistic of a criterion, with the parameters it needs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum StatisticRule {
     /// The fraction of runs whose `metric comparison value` holds.
     Proportion {
@@ -136,6 +139,14 @@ pub enum StatisticRule {
     /// The maximum-likelihood exponent of the selection law at the sweep point (the metric is
     /// the selected point's rank, which every run must have).
     SelectionExponent,
+    /// A log-linear law fitted across sweep points (see [`crate::law`]).
+    LogLinearLaw {
+        /// The regressors' terms, each used as `ln term` (distinct, at least one).
+        terms: Vec<LawTerm>,
+        /// The sweeps whose selected points train the law (distinct, in range); the selected
+        /// points of no such sweep are held out.
+        fit_sweeps: Vec<usize>,
+    },
 }
 
 impl StatisticRule {
@@ -147,6 +158,7 @@ impl StatisticRule {
             Self::PairedDifference => Statistic::PairedDifference,
             Self::LogLogSlope { .. } => Statistic::LogLogSlope,
             Self::SelectionExponent => Statistic::SelectionExponent,
+            Self::LogLinearLaw { .. } => Statistic::LogLinearLaw,
         }
     }
 }
@@ -166,6 +178,9 @@ pub enum PassRule {
     CiCoversClosedForm,
     /// The interval contains this value.
     CiContains(f64),
+    /// A law's predicted mean is within this relative error of the measured mean, at every
+    /// held-out point (log-linear laws only).
+    PredictionWithin(f64),
     /// Measured and reported only.
     Report,
 }
@@ -307,6 +322,8 @@ struct CriterionFile {
     baseline: Option<Baseline>,
     x: Option<XAxis>,
     contains: Option<f64>,
+    terms: Option<Vec<LawTerm>>,
+    fit_sweeps: Option<Vec<usize>>,
     #[serde(default)]
     tolerance: f64,
 }
@@ -381,7 +398,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, ExperimentError> {
             format!("must equal the file name {stem:?}"),
         ));
     }
-    let criteria = raw.criteria.into_iter().map(|c| criterion(file, c)).collect::<Result<Vec<_>, _>>()?;
+    let sweep_count = raw.sweep.0.len();
+    let criteria =
+        raw.criteria.into_iter().map(|c| criterion(file, sweep_count, c)).collect::<Result<Vec<_>, _>>()?;
     let figures = raw
         .figures
         .into_iter()
@@ -411,12 +430,56 @@ pub fn parse(file: &Path, text: &str) -> Result<Spec, ExperimentError> {
         figures,
     };
     // Expanding validates every sweep value through the core's own checks, full and quick.
-    crate::plan::points(&spec, false)?;
-    crate::plan::points(&spec, true)?;
+    for quick in [false, true] {
+        let points = crate::plan::points(&spec, quick)?;
+        for c in &spec.criteria {
+            crate::law::check_terms(&spec.file, c, &points, quick)?;
+        }
+    }
     Ok(spec)
 }
 
-fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError> {
+/// Checks a law's terms (distinct, at least one) and fit sweeps (distinct, in range, at least one).
+fn law_parameters(
+    file: &Path,
+    key: &dyn Fn(&str) -> String,
+    sweep_count: usize,
+    terms: &[LawTerm],
+    fit_sweeps: &[usize],
+) -> Result<(), ExperimentError> {
+    if terms.is_empty() {
+        return Err(ExperimentError::spec(
+            file,
+            key("terms"),
+            "[]",
+            format!("at least one of {}", allowed(LawTerm::ALL)),
+        ));
+    }
+    for (i, t) in terms.iter().enumerate() {
+        if terms[..i].contains(t) {
+            return Err(ExperimentError::spec(file, key(&format!("terms[{i}]")), t, "each term once"));
+        }
+    }
+    if fit_sweeps.is_empty() {
+        return Err(ExperimentError::spec(file, key("fit_sweeps"), "[]", "at least one sweep index"));
+    }
+    for (i, &s) in fit_sweeps.iter().enumerate() {
+        if s >= sweep_count {
+            return Err(ExperimentError::spec(
+                file,
+                key(&format!("fit_sweeps[{i}]")),
+                s,
+                format!("a sweep index below {sweep_count}, the number of sweeps"),
+            ));
+        }
+        if fit_sweeps[..i].contains(&s) {
+            return Err(ExperimentError::spec(file, key(&format!("fit_sweeps[{i}]")), s, "each sweep once"));
+        }
+    }
+    Ok(())
+}
+
+fn criterion(file: &Path, sweep_count: usize, c: CriterionFile) -> Result<Criterion, ExperimentError> {
     let key = |k: &str| format!("criterion \"{}\".{k}", quoted(&c.name));
     let needs = |k: &str, what: &str, by: &str| {
         ExperimentError::spec(file, key(k), "(missing)", format!("{what} (needed by {by})"))
@@ -455,7 +518,44 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             }
             StatisticRule::SelectionExponent
         }
+        Statistic::LogLinearLaw => {
+            let terms = c.terms.clone().ok_or_else(|| {
+                needs("terms", &format!("a list of {}", allowed(LawTerm::ALL)), "log_linear_law")
+            })?;
+            let fit_sweeps = c.fit_sweeps.clone().ok_or_else(|| {
+                needs("fit_sweeps", "a list of sweep indices (0 is the first sweep)", "log_linear_law")
+            })?;
+            law_parameters(file, &key, sweep_count, &terms, &fit_sweeps)?;
+            StatisticRule::LogLinearLaw { terms, fit_sweeps }
+        }
     };
+    if c.statistic != Statistic::LogLinearLaw {
+        if c.terms.is_some() {
+            return Err(ExperimentError::spec(
+                file,
+                key("terms"),
+                "[..]",
+                "only for statistic = \"log_linear_law\"",
+            ));
+        }
+        if c.fit_sweeps.is_some() {
+            return Err(ExperimentError::spec(
+                file,
+                key("fit_sweeps"),
+                "[..]",
+                "only for statistic = \"log_linear_law\"",
+            ));
+        }
+    }
+    let is_law = c.statistic == Statistic::LogLinearLaw;
+    if is_law && !matches!(c.pass, PassKind::PredictionWithin | PassKind::Report) {
+        return Err(ExperimentError::spec(
+            file,
+            key("pass"),
+            c.pass,
+            "\"prediction_within\" or \"report\" (a law is judged by its held-out predictions)",
+        ));
+    }
     if c.statistic != Statistic::LogLogSlope
         && let Some(x) = c.x
     {
@@ -532,6 +632,26 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
             PassRule::CiCoversClosedForm
         }
         PassKind::CiContains => PassRule::CiContains(finite("contains", c.contains, "ci_contains")?),
+        PassKind::PredictionWithin => {
+            if !is_law {
+                return Err(ExperimentError::spec(
+                    file,
+                    key("pass"),
+                    "prediction_within",
+                    "only for statistic = \"log_linear_law\"",
+                ));
+            }
+            let t = finite("threshold", c.threshold, "prediction_within")?;
+            if t <= 0.0 {
+                return Err(ExperimentError::spec(
+                    file,
+                    key("threshold"),
+                    t,
+                    "a relative error above 0 (0.15 allows 15%)",
+                ));
+            }
+            PassRule::PredictionWithin(t)
+        }
         PassKind::Report => PassRule::Report,
     };
     if c.pass != PassKind::CiContains
@@ -539,14 +659,14 @@ fn criterion(file: &Path, c: CriterionFile) -> Result<Criterion, ExperimentError
     {
         return Err(ExperimentError::spec(file, key("contains"), v, "only for pass = \"ci_contains\""));
     }
-    if !matches!(c.pass, PassKind::CiAbove | PassKind::CiBelow)
+    if !matches!(c.pass, PassKind::CiAbove | PassKind::CiBelow | PassKind::PredictionWithin)
         && let Some(t) = c.threshold
     {
         return Err(ExperimentError::spec(
             file,
             key("threshold"),
             t,
-            "only for pass = \"ci_above\" or \"ci_below\"",
+            "only for pass = \"ci_above\", \"ci_below\" or \"prediction_within\"",
         ));
     }
     if c.pass != PassKind::CiWithin && c.within.is_some() {

@@ -11,11 +11,11 @@
 
 use crate::metric::Metric;
 use crate::numbers::parameter;
-use crate::plan::{Experiment, Point};
+use crate::plan::{Experiment, Point, Written};
 use crate::record::Record;
 use crate::spec::{Criterion, PassRule, StatisticRule};
 use crate::vocabulary::OutcomeKind;
-use crate::vocabulary::XAxis;
+use crate::vocabulary::{LawTerm, XAxis};
 use aesgd_stats::{
     DEFAULT_LEVEL, Interval, bootstrap_coefficients, mean_interval, paired_difference_interval,
     proportion_interval,
@@ -52,6 +52,10 @@ pub struct CriterionResult {
     /// what `ci_covers_closed_form` checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_form: Option<f64>,
+    /// A law's prediction of the mean at a held-out sweep point (what `prediction_within`
+    /// checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<f64>,
     /// The verdict (`None` for report-only criteria).
     pub pass: Option<bool>,
 }
@@ -78,7 +82,7 @@ pub struct ClaimResult {
 }
 
 /// The default initialisation scale, left out of group labels.
-const DEFAULT_INIT_SCALE: f64 = 0.5;
+pub(crate) const DEFAULT_INIT_SCALE: f64 = 0.5;
 
 /// A sweep point in words, e.g. "relu, n=20, d=20, b=19, eta=0.1, random, basis"; the
 /// initialisation scale is added when it is not the default 0.5.
@@ -112,11 +116,15 @@ fn label(
 
 /// The pass rule in words.
 pub fn rule_text(c: &Criterion) -> String {
-    let predicate = match c.statistic {
+    let predicate = match &c.statistic {
         StatisticRule::Proportion { comparison, value } => format!("{} {comparison} {value}", c.metric),
         StatisticRule::Mean | StatisticRule::PairedDifference => c.metric.to_string(),
         StatisticRule::LogLogSlope { x } => format!("the slope of ln {} against ln {x}", c.metric),
         StatisticRule::SelectionExponent => "the selection exponent alpha".to_string(),
+        StatisticRule::LogLinearLaw { terms, .. } => {
+            let terms: Vec<String> = terms.iter().map(|t| format!("c_{t} ln {t}")).collect();
+            format!("the law ln {} = c_0 + {}", c.metric, terms.join(" + "))
+        }
     };
     match c.pass {
         PassRule::All => format!("every run has {predicate}"),
@@ -125,14 +133,21 @@ pub fn rule_text(c: &Criterion) -> String {
         PassRule::CiWithin(lo, hi) => format!("95% interval of {predicate} inside [{lo}, {hi}]"),
         PassRule::CiCoversClosedForm => format!("95% interval of {predicate} contains its closed form"),
         PassRule::CiContains(v) => format!("95% interval of {predicate} contains {v}"),
+        PassRule::PredictionWithin(t) => {
+            format!(
+                "{predicate}, fitted on the fit sweeps, predicts each held-out mean within {}%",
+                t * 100.0
+            )
+        }
         PassRule::Report => format!("{predicate}: reported, no verdict"),
     }
 }
 
 /// The verdict of a pass rule on an interval; `every_run` says whether every run satisfied a
-/// proportion's predicate, and `closed_form` is the metric's closed form at the sweep point
-/// (a rule that needs it fails without it).
-pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, closed_form: Option<f64>) -> Option<bool> {
+/// proportion's predicate, and `reference` is the metric's closed form at the sweep point, or a
+/// law's prediction there (a rule that needs it fails without it).
+pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, reference: Option<f64>) -> Option<bool> {
+    let closed_form = reference;
     match pass {
         // The closed form is compared within rounding: a mean of values that equal it up to the
         // last bits (linear full batch keeps w_0, |cos| = 1) must not fail by an ulp.
@@ -141,6 +156,9 @@ pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, closed_form: 
             interval.lower - slack <= v && v <= interval.upper + slack
         })),
         PassRule::CiContains(v) => Some(interval.contains(v)),
+        PassRule::PredictionWithin(t) => {
+            Some(reference.is_some_and(|p| (p - interval.estimate).abs() <= t * interval.estimate.abs()))
+        }
         PassRule::All => Some(every_run),
         PassRule::CiAbove(t) => Some(interval.lower > t),
         PassRule::CiBelow(t) => Some(interval.upper < t),
@@ -151,7 +169,7 @@ pub fn judge(pass: PassRule, interval: &Interval, every_run: bool, closed_form: 
 
 /// The values of `metric` over runs, or why some run has none: degenerate runs are counted by
 /// outcome, so the reason says which runs were left out.
-fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String> {
+pub(crate) fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String> {
     let values: Vec<f64> = runs.iter().filter_map(|r| metric.value(r)).collect();
     if values.len() < runs.len() {
         let left_out =
@@ -187,8 +205,8 @@ pub fn statistic(
     runs: &[Record],
     baseline: Option<&[Record]>,
 ) -> Result<(Interval, bool), String> {
-    match c.statistic {
-        StatisticRule::Proportion { comparison, value } => {
+    match &c.statistic {
+        &StatisticRule::Proportion { comparison, value } => {
             let hits =
                 runs.iter().filter(|r| c.metric.value(r).is_some_and(|x| comparison.holds(x, value))).count();
             let interval = proportion_interval(hits as u64, runs.len() as u64, DEFAULT_LEVEL);
@@ -216,6 +234,7 @@ pub fn statistic(
                 .map_err(|e| e.to_string())
         }
         StatisticRule::LogLogSlope { .. } => Err("a slope is judged across sweep points, not at one".into()),
+        StatisticRule::LogLinearLaw { .. } => Err("a law is judged across sweep points, not at one".into()),
         StatisticRule::SelectionExponent => {
             values(c.metric, runs)?;
             let observations = crate::selection::observations(point, runs)?;
@@ -235,20 +254,21 @@ fn closed_form_at(c: &Criterion, point: &Point, runs: &[Record]) -> Option<f64> 
     c.metric.definition().closed_form.and_then(|(form, _)| form(&point.config, runs))
 }
 
-/// What the sweep points of one slope family share: every field but `x` (the batch size as the
-/// spec wrote it when `x = n`, so `b = n/2` follows `n`; the dimension as `d = n` or its value).
-fn family_label(x: XAxis, p: &Point) -> String {
+/// What the sweep points of one slope family share: every field but `x` (the batch size as
+/// `written` by one sweep that has the point when `x = n`, so `b = n/2` follows `n`; the
+/// dimension as `d = n` or its value).
+fn family_label(x: XAxis, p: &Point, written: &Written) -> String {
     let c = &p.config;
     match x {
         XAxis::N => {
-            let d = match p.dimension {
+            let d = match written.dimension {
                 crate::sweep::Dimension::N => "d=n".to_string(),
                 crate::sweep::Dimension::Fixed(d) => format!("d={d}"),
             };
             let mut label = format!(
                 "{}, {d}, b={}, eta={}, {}, {}",
                 c.activation.name(),
-                p.batch,
+                written.batch,
                 parameter(c.eta),
                 c.schedule.name(),
                 c.data.name()
@@ -306,11 +326,15 @@ fn slope_statistic(
 /// differ only in `x`, in the order of their first point.
 fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record>]) -> Vec<CriterionResult> {
     let mut families: Vec<(String, Vec<usize>)> = Vec::new();
+    // A point that two sweeps write differently (b = 10 and b = n/2) joins both families.
     for (i, p) in points.iter().enumerate().filter(|(_, p)| c.select.selects(&p.config)) {
-        let label = family_label(x, p);
-        match families.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, members)) => members.push(i),
-            None => families.push((label, vec![i])),
+        for written in &p.written {
+            let label = family_label(x, p, written);
+            match families.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, members)) if !members.contains(&i) => members.push(i),
+                Some(_) => {}
+                None => families.push((label, vec![i])),
+            }
         }
     }
     families
@@ -330,10 +354,77 @@ fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record
                 undefined,
                 rule: rule_text(c),
                 closed_form: None,
+                predicted: None,
                 pass,
             }
         })
         .collect()
+}
+
+/// Judges a log-linear law criterion, family by family: one report-only row a coefficient
+/// (bootstrap interval), then one row a held-out point (the measured mean with its Student-t
+/// interval, beside the law's prediction). A family whose law cannot be fitted gets one failing
+/// row that says why.
+fn evaluate_law(
+    c: &Criterion,
+    terms: &[LawTerm],
+    points: &[Point],
+    runs: &[Vec<Record>],
+) -> Vec<CriterionResult> {
+    let fail = (c.pass != PassRule::Report).then_some(false);
+    let row = |group: String| CriterionResult {
+        criterion: c.name.clone(),
+        group,
+        statistic: c.statistic.kind().name().into(),
+        metric: c.metric.name().into(),
+        estimate: None,
+        undefined: None,
+        rule: rule_text(c),
+        closed_form: None,
+        predicted: None,
+        pass: None,
+    };
+    let mut results = Vec::new();
+    for (family, law) in crate::law::fitted(c, points, runs) {
+        let intervals = law.and_then(|law| {
+            Ok((crate::law::coefficient_intervals(c.metric, terms, points, runs, &family.training)?, law))
+        });
+        let law = match intervals {
+            Ok((intervals, law)) => {
+                for (k, interval) in intervals.into_iter().enumerate() {
+                    let name = crate::law::coefficient_name(terms, k);
+                    results.push(CriterionResult {
+                        estimate: Some(interval),
+                        ..row(format!("{}: {name}", family.label))
+                    });
+                }
+                law
+            }
+            Err(why) => {
+                results.push(CriterionResult {
+                    undefined: Some(why),
+                    pass: fail,
+                    ..row(format!("{}: the law", family.label))
+                });
+                continue;
+            }
+        };
+        for &i in &family.held_out {
+            let predicted = law.predict_mean(&points[i].config);
+            let measured = values(c.metric, &runs[i])
+                .and_then(|v| mean_interval(&v, DEFAULT_LEVEL).map_err(|e| e.to_string()))
+                .map(|iv| (iv, false));
+            let (estimate, undefined, pass) = judged(c, measured, predicted);
+            results.push(CriterionResult {
+                estimate,
+                undefined,
+                predicted,
+                pass,
+                ..row(format!("{}, held out", group_label(&points[i])))
+            });
+        }
+    }
+    results
 }
 
 /// A statistic turned into (estimate, why it is undefined, verdict): an undefined statistic,
@@ -375,6 +466,7 @@ pub fn evaluate(
         undefined,
         rule: rule_text(c),
         closed_form,
+        predicted: None,
         pass,
     }
 }
@@ -394,6 +486,10 @@ pub fn judge_experiment(experiment: &Experiment, runs: &[Vec<Record>]) -> ClaimR
     for c in &spec.criteria {
         if let StatisticRule::LogLogSlope { x } = c.statistic {
             results.extend(evaluate_slopes(c, x, points, runs));
+            continue;
+        }
+        if let StatisticRule::LogLinearLaw { terms, .. } = &c.statistic {
+            results.extend(evaluate_law(c, terms, points, runs));
             continue;
         }
         for (i, point) in points.iter().enumerate() {
@@ -457,9 +553,11 @@ mod tests {
             recording: Recording::Metrics,
             seed: 0,
             seeds: 2,
-            batch: BatchSize::Fixed(batch),
-            dimension: crate::sweep::Dimension::N,
-            sweeps: vec![0],
+            written: vec![Written {
+                sweep: 0,
+                batch: BatchSize::Fixed(batch),
+                dimension: crate::sweep::Dimension::N,
+            }],
         }
     }
 
@@ -546,9 +644,7 @@ mod tests {
                     recording: Recording::Metrics,
                     seed: 0,
                     seeds: 6,
-                    batch,
-                    dimension: crate::sweep::Dimension::N,
-                    sweeps: vec![0],
+                    written: vec![Written { sweep: 0, batch, dimension: crate::sweep::Dimension::N }],
                 });
                 runs.push(
                     (0..6u64)
@@ -585,13 +681,17 @@ mod tests {
         // A fixed dimension is one family whatever n it meets, d = n included.
         let fixed = |n: usize| Point {
             config: RunConfig { n, d: 16, batch: 1, ..RunConfig::default() },
-            dimension: crate::sweep::Dimension::Fixed(16),
+            written: vec![Written { dimension: crate::sweep::Dimension::Fixed(16), ..points[0].written[0] }],
             ..points[0].clone()
         };
-        assert_eq!(family_label(XAxis::N, &fixed(8)), family_label(XAxis::N, &fixed(16)));
-        assert_eq!(family_label(XAxis::N, &fixed(16)), "relu, d=16, b=1, eta=0.1, random, basis");
+        let label = |p: &Point| family_label(XAxis::N, p, &p.written[0]);
+        assert_eq!(label(&fixed(8)), label(&fixed(16)));
+        assert_eq!(label(&fixed(16)), "relu, d=16, b=1, eta=0.1, random, basis");
         // Across eta the family keeps n and d and drops eta.
-        assert_eq!(family_label(XAxis::Eta, &points[0]), "relu, n=4, d=4, b=1, random, basis");
+        assert_eq!(
+            family_label(XAxis::Eta, &points[0], &points[0].written[0]),
+            "relu, n=4, d=4, b=1, random, basis"
+        );
         // A run without the metric makes its family's slope undefined, with the reason.
         let mut broken = runs.clone();
         broken[2][0].outcome = OutcomeKind::Diverged;

@@ -135,6 +135,24 @@ words! {
         /// The exponent alpha of the selection law P(k) = u_k(0)^alpha / sum_j u_j(0)^alpha over
         /// the eligible initial coordinates, by maximum likelihood (profile-likelihood interval).
         SelectionExponent => "selection_exponent",
+        /// A log-linear law `ln metric = c_0 + sum_k c_k ln term_k` fitted on the runs of the
+        /// criterion's fit sweeps (stratified bootstrap intervals), judged by its prediction of
+        /// the mean at the selected points of the other sweeps (held out).
+        LogLinearLaw => "log_linear_law",
+    }
+}
+
+words! {
+    /// A term of a log-linear law: the law has `ln` of it as a regressor.
+    LawTerm {
+        /// The number of data points n.
+        N => "n",
+        /// The step size eta.
+        Eta => "eta",
+        /// The batch size b.
+        Batch => "b",
+        /// The points a batch leaves out, n - b (positive only for b < n).
+        LeftOut => "n-b",
     }
 }
 
@@ -169,6 +187,9 @@ words! {
         CiCoversClosedForm => "ci_covers_closed_form",
         /// The interval contains the value `contains`.
         CiContains => "ci_contains",
+        /// A law's predicted mean lies within the relative error `threshold` of the measured
+        /// mean at every held-out point.
+        PredictionWithin => "prediction_within",
         /// Measured and reported, no verdict.
         Report => "report",
     }
@@ -272,6 +293,19 @@ impl XAxis {
     }
 }
 
+impl LawTerm {
+    /// The term's value in a run configuration, if it is positive (a logarithm needs it).
+    pub fn value(self, config: &aesgd_core::RunConfig) -> Option<f64> {
+        let v = match self {
+            Self::N => config.n as f64,
+            Self::Eta => config.eta,
+            Self::Batch => config.batch as f64,
+            Self::LeftOut => config.n as f64 - config.batch as f64,
+        };
+        (v > 0.0).then_some(v)
+    }
+}
+
 /// The words of a list, quoted and comma-separated, for error messages.
 pub fn allowed<T: fmt::Display>(words: &[T]) -> String {
     words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", ")
@@ -309,6 +343,7 @@ mod tests {
         round_trips(FigureKind::ALL);
         round_trips(XAxis::ALL);
         round_trips(BatchSelect::ALL);
+        round_trips(LawTerm::ALL);
     }
 
     #[test]

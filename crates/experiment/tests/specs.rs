@@ -87,7 +87,7 @@ fn sweeps_expand_every_combination_in_a_fixed_order() {
     );
     let last = points.last().unwrap();
     assert_eq!(
-        (last.config.n, last.config.d, last.config.batch, last.batch.to_string()),
+        (last.config.n, last.config.d, last.config.batch, last.first_written().batch.to_string()),
         (8, 10, 8, "n".into())
     );
     // n-1 and n/2 resolve at every n.
@@ -120,6 +120,19 @@ fn several_sweeps_expand_in_order_and_share_points_once() {
         .map(|p| (p.config.n, p.config.batch))
         .collect();
     assert_eq!(got, vec![(4, 1), (4, 4)]);
+    // A shared point remembers how each sweep wrote it: b = 3 in one, b = n/2 in the other.
+    let written = format!(
+        "{head}{}{}",
+        sweep("[6]", "[0.1]", "").replace("[1, \"n\"]", "[3]"),
+        sweep("[4, 6]", "[0.1]", "").replace("[1, \"n\"]", "[\"n/2\"]")
+    );
+    let shared = points(&parse_str(&written).unwrap(), false).unwrap();
+    assert_eq!(shared.len(), 2, "n = 6, b = 3 once, then n = 4, b = 2");
+    let rules: Vec<(usize, String)> =
+        shared[0].written.iter().map(|w| (w.sweep, w.batch.to_string())).collect();
+    assert_eq!(rules, vec![(0, "3".to_string()), (1, "n/2".to_string())]);
+    assert_eq!(shared[0].in_sweep(1).map(|w| w.batch.to_string()), Some("n/2".into()));
+    assert!(shared[1].in_sweep(0).is_none());
     // Errors name the sweep by its index.
     let bad = format!("{head}{}{}", sweep("[6]", "[0.1]", ""), sweep("[6]", "[-1.0]", ""));
     assert!(error_of(&bad).contains("sweep[1].eta"), "{}", error_of(&bad));
@@ -308,4 +321,23 @@ fn a_spec_folder_refuses_look_alike_files_duplicate_figures_and_unknown_ids() {
     assert!(shouting.contains("v.TOML") && shouting.contains("lower-case .toml"), "{shouting}");
     std::fs::remove_dir_all(&folder).unwrap();
     assert!(load_specs(&folder, &[]).unwrap_err().to_string().contains("cannot read the spec folder"));
+}
+
+#[test]
+fn a_selection_keeps_exactly_the_points_it_names() {
+    let text = GOOD
+        .replace("eta = [0.1]", "eta = [0.1]\nschedule = [\"random\", \"epoch\"]")
+        .replace("pass = \"all\"", "pass = \"all\"\nselect = { schedule = \"epoch\", batch = \"small\" }");
+    let spec = parse_str(&text).unwrap();
+    let select = spec.criteria[0].select;
+    let all = points(&spec, false).unwrap();
+    let kept: Vec<(usize, String)> = all
+        .iter()
+        .filter(|p| select.selects(&p.config))
+        .map(|p| (p.config.batch, p.config.schedule.to_string()))
+        .collect();
+    assert_eq!(all.len(), 8);
+    assert_eq!(kept, vec![(1, "epoch".into()), (5, "epoch".into()), (3, "epoch".into())]);
+    let message = error_of(&text.replace("schedule = \"epoch\"", "schedule = \"daily\""));
+    assert!(message.contains("daily"), "{message}");
 }

@@ -57,7 +57,12 @@ pub fn errorbars() -> ErrorBarPlot {
             upper: y.iter().map(|v| v + 0.06).collect(),
             y,
         }],
-        theory: vec![Curve { label: "theory (full batch)".into(), x: vec![19.5, 20.5], y: vec![0.7, 0.7] }],
+        theory: vec![Curve {
+            label: "theory (full batch)".into(),
+            x: vec![19.5, 20.5],
+            y: vec![0.7, 0.7],
+            series: Some(0),
+        }],
         references: vec![ReferenceLine { label: "1/sqrt(n)".into(), y: 1.0 / 20f64.sqrt() }],
         legend: LegendPosition::UpperLeft,
         headroom: 0.0,

@@ -110,9 +110,13 @@ pub fn criterion_tables(c: &ClaimResult) -> String {
         // A closed form, where the metric has one, stands beside the estimate.
         let with_form = rows.iter().any(|r| r.closed_form.is_some());
         let (form_head, form_rule) = if with_form { (" closed form |", "---|") } else { ("", "") };
+        // A law's prediction stands beside each held-out point's measured mean.
+        let with_law = rows.iter().any(|r| r.predicted.is_some());
+        let (law_head, law_rule) =
+            if with_law { (" law's prediction | relative error |", "---|---|") } else { ("", "") };
         let _ = writeln!(
             md,
-            "**{name}**: {} of {}; rule: {}; {tally}.\n\n| sweep point | estimate | 95% interval |{form_head} seeds | verdict |\n|---|---|---|{form_rule}---|---|",
+            "**{name}**: {} of {}; rule: {}; {tally}.\n\n| sweep point | estimate | 95% interval |{form_head}{law_head} seeds | verdict |\n|---|---|---|{form_rule}{law_rule}---|---|",
             first.statistic, first.metric, first.rule
         );
         for r in rows {
@@ -121,9 +125,17 @@ pub fn criterion_tables(c: &ClaimResult) -> String {
                 (true, Some(v)) => format!(" {} |", short(v)),
                 (true, None) => " - |".into(),
             };
+            let law = match (with_law, r.predicted, &r.estimate) {
+                (false, _, _) => String::new(),
+                (true, Some(p), Some(m)) => {
+                    format!(" {} | {:+.1}% |", short(p), 100.0 * (p - m.estimate) / m.estimate.abs())
+                }
+                (true, Some(p), None) => format!(" {} | - |", short(p)),
+                (true, None, _) => " - | - |".into(),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} |{form} {} | {} |",
+                "| {} | {} | {} |{form}{law} {} | {} |",
                 r.group,
                 point_estimate_text(r),
                 interval_text(r),
@@ -145,7 +157,7 @@ pub fn report_md(
     let mut md = String::from("# aesgd reproduction report\n\n");
     let _ = writeln!(
         md,
-        "Ghosh, Frei, Ha and Yu, *The Effect of SGD Batch Size on Autoencoder Learning: Sparsity, Sharpness, and Feature Learning* (JMLR 2025).\n\nMode: **{}**; code revision `{}`; {} runs. Every estimate is given with its 95% confidence interval (Wilson for proportions, Student-t for means and seed-paired differences, a stratified bootstrap for log-log slopes, the profile likelihood for the selection exponent) and its number of seeds. Regenerate with `cargo xtask repro{}`.\n",
+        "Ghosh, Frei, Ha and Yu, *The Effect of SGD Batch Size on Autoencoder Learning: Sparsity, Sharpness, and Feature Learning* (JMLR 2025).\n\nMode: **{}**; code revision `{}`; {} runs. Every estimate is given with its 95% confidence interval (Wilson for proportions, Student-t for means and seed-paired differences, a stratified bootstrap for log-log slopes and the coefficients of fitted laws, the profile likelihood for the selection exponent) and its number of seeds. Regenerate with `cargo xtask repro{}`.\n",
         provenance.mode,
         provenance.git_revision,
         provenance.runs,
@@ -188,6 +200,7 @@ mod tests {
             undefined: None,
             rule: "every run has single_point == 1".into(),
             closed_form: None,
+            predicted: None,
             pass: Some(true),
         };
         let undefined = CriterionResult {

@@ -9,9 +9,10 @@ use crate::error::ReportError;
 use aesgd_core::Activation;
 use aesgd_core::data::Data;
 use aesgd_core::model::loss;
-use aesgd_experiment::plan::Point;
+use aesgd_experiment::law::{FittedLaw, family_label, fitted};
+use aesgd_experiment::plan::{Point, Written};
 use aesgd_experiment::record::{Record, TrajectoryPoint};
-use aesgd_experiment::spec::Figure;
+use aesgd_experiment::spec::{Criterion, Figure};
 use aesgd_experiment::vocabulary::{FigureKind, XAxis};
 use aesgd_figures::{
     Axis, BandSeries, Bar, BarChart, ColorScale, Curve, ErrorBarPlot, ErrorBarSeries, Heatmap, Landscape,
@@ -29,16 +30,24 @@ fn label_of(p: &Point, many_activations: bool) -> String {
 
 /// Draws one figure from the points of its spec and their runs (`runs[i]` belongs to
 /// `points[i]`); `Err` names what is missing.
-pub fn draw(figure: &Figure, points: &[Point], runs: &[Vec<Record>]) -> Result<Plot, ReportError> {
+/// `criteria` are the spec's: a log-linear law on the figure's metric is drawn beside the data.
+pub fn draw(
+    figure: &Figure,
+    criteria: &[Criterion],
+    points: &[Point],
+    runs: &[Vec<Record>],
+) -> Result<Plot, ReportError> {
     let chosen: Vec<usize> = (0..points.len())
-        .filter(|&i| points[i].sweeps.contains(&figure.sweep) && figure.select.selects(&points[i].config))
+        .filter(|&i| points[i].in_sweep(figure.sweep).is_some() && figure.select.selects(&points[i].config))
         .collect();
     if chosen.is_empty() {
         return Err(ReportError::figure(&figure.id, "its selection matches no sweep point"));
     }
     match figure.kind {
         FigureKind::LinesOverSteps => Ok(lines_over_steps(figure, points, runs, &chosen)),
-        FigureKind::FinalVsBatch | FigureKind::FinalVs => Ok(final_vs(figure, points, runs, &chosen)),
+        FigureKind::FinalVsBatch | FigureKind::FinalVs => {
+            Ok(final_vs(figure, criteria, points, runs, &chosen))
+        }
         FigureKind::SelectionByRank => Ok(selection_by_rank(figure, runs, &chosen)),
         FigureKind::SelectionCalibration => selection_calibration(figure, points, runs, &chosen),
         FigureKind::Heatmap => heatmap(figure, points, runs, &chosen),
@@ -90,37 +99,101 @@ fn lines_over_steps(figure: &Figure, points: &[Point], runs: &[Vec<Record>], cho
     })
 }
 
-fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[usize]) -> Plot {
+/// How the figure's sweep wrote a point it draws (the figure draws only its sweep's points).
+fn drawn_as<'a>(figure: &Figure, point: &'a Point) -> &'a Written {
+    point.in_sweep(figure.sweep).unwrap_or_else(|| point.first_written())
+}
+
+/// The law's predicted mean along a series' horizontal axis, at every whole `b` or `n` of its
+/// range (the batch size as the spec wrote it follows `n`) or at 60 log-spaced step sizes.
+fn law_curve(figure: &Figure, law: &FittedLaw, points: &[Point], mine: &[usize]) -> Curve {
+    let first = &points[mine[0]];
+    let written = drawn_as(figure, first);
+    let xs: Vec<f64> = mine.iter().map(|&i| figure.x.value(&points[i].config)).collect();
+    let (low, high) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+    let configs: Vec<aesgd_core::RunConfig> = match figure.x {
+        XAxis::Batch => (low as usize..=high as usize)
+            .map(|batch| aesgd_core::RunConfig { batch, ..first.config.clone() })
+            .collect(),
+        XAxis::N => (low as usize..=high as usize)
+            .filter_map(|n| {
+                let batch = written.batch.resolve(n).ok()?;
+                let d = match written.dimension {
+                    aesgd_experiment::sweep::Dimension::N => n,
+                    aesgd_experiment::sweep::Dimension::Fixed(d) => d,
+                };
+                Some(aesgd_core::RunConfig { n, d, batch, ..first.config.clone() })
+            })
+            .collect(),
+        XAxis::Eta => (0..60)
+            .map(|k| low * (high / low).powf(f64::from(k) / 59.0))
+            .map(|eta| aesgd_core::RunConfig { eta, ..first.config.clone() })
+            .collect(),
+    };
+    let mut curve = Curve::default();
+    for config in &configs {
+        if let Some(y) = law.predict_mean(config) {
+            curve.x.push(figure.x.value(config));
+            curve.y.push(y);
+        }
+    }
+    curve
+}
+
+fn final_vs(
+    figure: &Figure,
+    criteria: &[Criterion],
+    points: &[Point],
+    runs: &[Vec<Record>],
+    chosen: &[usize],
+) -> Plot {
     let metric = figure.metric;
     let definition = metric.definition();
     let seeds = runs[chosen[0]].len();
     let mut series: Vec<ErrorBarSeries> = Vec::new();
     let mut theory: Vec<Curve> = Vec::new();
-    // One series per activation, and per batch size as written in the spec when the horizontal
-    // axis is not the batch size itself.
-    let mut keys: Vec<(Activation, Option<String>)> = Vec::new();
+    // The laws fitted on this metric, by family.
+    let laws: Vec<(String, FittedLaw)> = criteria
+        .iter()
+        .filter(|c| c.metric == metric)
+        .flat_map(|c| fitted(c, points, runs))
+        .filter_map(|(family, law)| law.ok().map(|law| (family.label, law)))
+        .collect();
+    let many_schedules =
+        chosen.iter().any(|&i| points[i].config.schedule != points[chosen[0]].config.schedule);
+    // One series per activation and schedule, and per batch size as written in the spec when
+    // the horizontal axis is not the batch size itself.
+    let mut laws_drawn = 0;
+    let mut keys: Vec<(Activation, aesgd_core::Schedule, Option<String>)> = Vec::new();
     for &i in chosen {
-        let label = (figure.x != XAxis::Batch).then(|| points[i].batch.to_string());
-        let key = (points[i].config.activation, label);
+        let label = (figure.x != XAxis::Batch).then(|| drawn_as(figure, &points[i]).batch.to_string());
+        let key = (points[i].config.activation, points[i].config.schedule, label);
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
-    for (activation, batch_label) in keys {
+    for (activation, schedule, batch_label) in keys {
         let mine: Vec<usize> = chosen
             .iter()
             .copied()
             .filter(|&i| {
                 points[i].config.activation == activation
-                    && batch_label.as_ref().is_none_or(|b| points[i].batch.to_string() == *b)
+                    && points[i].config.schedule == schedule
+                    && batch_label
+                        .as_ref()
+                        .is_none_or(|b| drawn_as(figure, &points[i]).batch.to_string() == *b)
             })
             .collect();
-        let name = match &batch_label {
-            None => activation.to_string(),
-            Some(b) => format!("{activation}, b = {b}"),
-        };
+        let mut name = activation.to_string();
+        if many_schedules {
+            name.push_str(&format!(", {schedule}"));
+        }
+        if let Some(b) = &batch_label {
+            name.push_str(&format!(", b = {b}"));
+        }
         let mut s = ErrorBarSeries::default();
-        let mut t = Curve { label: format!("{name}, closed form"), ..Default::default() };
+        let mut t =
+            Curve { label: format!("{name}, closed form"), series: Some(series.len()), ..Default::default() };
         let mut undefined = 0;
         for &i in &mine {
             let values: Vec<f64> = runs[i].iter().filter_map(|r| metric.value(r)).collect();
@@ -146,6 +219,21 @@ fn final_vs(figure: &Figure, points: &[Point], runs: &[Vec<Record>], chosen: &[u
         series.push(s);
         if !t.x.is_empty() {
             theory.push(t);
+        }
+        let first = &points[mine[0]];
+        let family = family_label(first, drawn_as(figure, first));
+        for (_, law) in laws.iter().filter(|(label, _)| *label == family) {
+            let curve = law_curve(figure, law, points, &mine);
+            if !curve.x.is_empty() {
+                // One legend entry for every law curve: each is dashed in its data's colour.
+                let label = if laws_drawn == 0 {
+                    "fitted law (dashed, colour of its data)".to_string()
+                } else {
+                    String::new()
+                };
+                laws_drawn += 1;
+                theory.push(Curve { label, series: Some(series.len() - 1), ..curve });
+            }
         }
     }
     let y_label = format!("{} (mean, 95% CI, {seeds} seeds)", definition.axis_label);
@@ -226,7 +314,12 @@ fn selection_calibration(
         x: Axis::linear("predicted probability of selection (bin mean)"),
         y: Axis::linear(format!("observed frequency (Wilson 95% CI, {seeds} runs)")),
         series,
-        theory: vec![Curve { label: "perfect calibration".into(), x: vec![0.0, 1.0], y: vec![0.0, 1.0] }],
+        theory: vec![Curve {
+            label: "perfect calibration".into(),
+            x: vec![0.0, 1.0],
+            y: vec![0.0, 1.0],
+            series: None,
+        }],
         references: Vec::new(),
         legend: LegendPosition::UpperLeft,
         headroom: 0.35,
@@ -369,6 +462,10 @@ mod tests {
     use aesgd_experiment::vocabulary::BatchSelect;
     use aesgd_experiment::{Metric, Recording};
 
+    fn draw_plain(figure: &Figure, points: &[Point], runs: &[Vec<Record>]) -> Result<Plot, ReportError> {
+        draw(figure, &[], points, runs)
+    }
+
     fn figure(kind: FigureKind, metric: Metric) -> Figure {
         Figure {
             id: "f".into(),
@@ -391,9 +488,11 @@ mod tests {
                 recording,
                 seed: 0,
                 seeds: 2,
-                batch: BatchSize::Fixed(b),
-                dimension: aesgd_experiment::sweep::Dimension::N,
-                sweeps: vec![0],
+                written: vec![Written {
+                    sweep: 0,
+                    batch: BatchSize::Fixed(b),
+                    dimension: aesgd_experiment::sweep::Dimension::N,
+                }],
             })
             .collect();
         let runs = points
@@ -407,7 +506,7 @@ mod tests {
     fn final_vs_batch_draws_the_measured_mean_beside_the_closed_form() {
         let (points, runs) = sweep(&[1, 2, 4], Recording::Metrics);
         let Plot::ErrorBars(plot) =
-            draw(&figure(FigureKind::FinalVsBatch, Metric::HessianTraceLimit), &points, &runs).unwrap()
+            draw_plain(&figure(FigureKind::FinalVsBatch, Metric::HessianTraceLimit), &points, &runs).unwrap()
         else {
             panic!("not an error-bar plot")
         };
@@ -425,24 +524,25 @@ mod tests {
     fn lines_over_steps_and_heatmaps_need_what_they_draw() {
         let (points, runs) = sweep(&[1, 4], Recording::Metrics);
         let Plot::Lines(lines) =
-            draw(&figure(FigureKind::LinesOverSteps, Metric::Support), &points, &runs).unwrap()
+            draw_plain(&figure(FigureKind::LinesOverSteps, Metric::Support), &points, &runs).unwrap()
         else {
             panic!("not a lines plot")
         };
         assert_eq!(lines.series.len(), 2);
         assert!(lines.series.iter().all(|s| !s.x.is_empty() && s.x[0] >= 1.0));
-        let error =
-            draw(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs).unwrap_err().to_string();
+        let error = draw_plain(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("record_coordinates"), "{error}");
         let none = Figure {
             select: Select { batch: Some(BatchSelect::Small), ..Select::default() },
             ..figure(FigureKind::FinalVsBatch, Metric::Support)
         };
-        let error = draw(&none, &points[1..], &runs[1..]).unwrap_err().to_string();
+        let error = draw_plain(&none, &points[1..], &runs[1..]).unwrap_err().to_string();
         assert_eq!(error, "figure f: its selection matches no sweep point");
         let (points, runs) = sweep(&[1], Recording::Coordinates);
         let Plot::Heatmap(heatmap) =
-            draw(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs).unwrap()
+            draw_plain(&figure(FigureKind::Heatmap, Metric::Support), &points, &runs).unwrap()
         else {
             panic!("not a heatmap")
         };

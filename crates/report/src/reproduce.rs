@@ -154,7 +154,7 @@ fn report(
     let mut all_records: Vec<(String, Vec<Record>)> = Vec::new();
     for (ex, runs) in plan.experiments.iter().zip(records) {
         for f in &ex.spec.figures {
-            figures.push((f.id.clone(), draw(f, &ex.points, &runs)?));
+            figures.push((f.id.clone(), draw(f, &ex.spec.criteria, &ex.points, &runs)?));
         }
         claims.push(judge_experiment(ex, &runs));
         all_records.push((ex.spec.id.clone(), runs.into_iter().flatten().collect()));

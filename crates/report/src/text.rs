@@ -65,6 +65,7 @@ mod tests {
             undefined: undefined.map(String::from),
             rule: "r".into(),
             closed_form: None,
+            predicted: None,
             pass: Some(false),
         }
     }

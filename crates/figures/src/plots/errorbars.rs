@@ -31,6 +31,9 @@ pub struct Curve {
     pub x: Vec<f64>,
     /// Ordinates.
     pub y: Vec<f64>,
+    /// The measured series (an index into `series`) whose colour the curve takes, so a law or
+    /// closed form reads as that series' theory; `None` gives it a colour of its own.
+    pub series: Option<usize>,
 }
 
 /// A horizontal reference line.
@@ -53,7 +56,8 @@ pub struct ErrorBarPlot {
     pub y: Axis,
     /// Measurements, one colour each.
     pub series: Vec<ErrorBarSeries>,
-    /// Theory curves, dashed, in the colours after the measurements'.
+    /// Theory curves, dashed, each in the colour of its series or in the colours after the
+    /// measurements'.
     pub theory: Vec<Curve>,
     /// Reference lines, dotted grey.
     pub references: Vec<ReferenceLine>,
@@ -127,14 +131,18 @@ impl ErrorBarPlot {
             }
         }
         for (k, (curve, points)) in self.theory.iter().zip(&curves).enumerate() {
-            let color = style.color(self.series.len() + k);
+            let own = self.series.len() + self.theory[..k].iter().filter(|c| c.series.is_none()).count();
+            let color = style.color(curve.series.filter(|&s| s < self.series.len()).unwrap_or(own));
             let width = style.line_width;
             let mut labelled = false;
             for run in chart::runs(points.iter().copied()) {
                 let drawn = chart.draw_series(DashedLineSeries::new(run, 8, 5, color.stroke_width(width)))?;
                 if !labelled && !curve.label.is_empty() {
+                    // Two strokes, so the legend shows the curve as dashed.
                     drawn.label(curve.label.as_str()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(width))
+                        EmptyElement::at((x, y))
+                            + PathElement::new(vec![(0, 0), (9, 0)], color.stroke_width(width))
+                            + PathElement::new(vec![(13, 0), (22, 0)], color.stroke_width(width))
                     });
                     labelled = true;
                 }
