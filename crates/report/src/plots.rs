@@ -521,6 +521,46 @@ mod tests {
     }
 
     #[test]
+    fn a_fitted_law_is_drawn_at_every_batch_size_in_its_series_colour() {
+        // b in {1, 3} train a one-term law ln T = c_0 + c_b ln b, and the figure draws it at
+        // every whole b between, as the law's own prediction.
+        let (points, runs) = sweep(&[1, 3], Recording::Metrics);
+        let law = Criterion {
+            name: "law".into(),
+            select: Select::default(),
+            metric: Metric::SparseStep,
+            statistic: aesgd_experiment::spec::StatisticRule::LogLinearLaw {
+                terms: vec![aesgd_experiment::vocabulary::LawTerm::Batch],
+                fit_sweeps: vec![0],
+            },
+            pass: aesgd_experiment::spec::PassRule::Report,
+            tolerance: 0.0,
+        };
+        let fit = fitted(&law, &points, &runs);
+        let fit = fit[0].1.clone().unwrap();
+        let Plot::ErrorBars(plot) =
+            draw(&figure(FigureKind::FinalVsBatch, Metric::SparseStep), &[law], &points, &runs).unwrap()
+        else {
+            panic!("not an error-bar plot")
+        };
+        let curve = plot.theory.iter().find(|c| c.label.contains("fitted law")).expect("a law curve");
+        assert_eq!(curve.series, Some(0));
+        assert_eq!(curve.x, vec![1.0, 2.0, 3.0]);
+        for (&b, &y) in curve.x.iter().zip(&curve.y) {
+            let config = RunConfig { batch: b as usize, ..points[0].config.clone() };
+            assert_eq!(Some(y), fit.predict_mean(&config));
+        }
+        // With two training points and two coefficients the law passes through their
+        // geometric means, so its mean at each is the smearing factor times that.
+        let geometric = |i: usize| {
+            let logs: Vec<f64> = runs[i].iter().map(|r| (r.sparse_step.unwrap() as f64).ln()).collect();
+            (logs.iter().sum::<f64>() / logs.len() as f64).exp()
+        };
+        assert!((curve.y[0] / (fit.smearing * geometric(0)) - 1.0).abs() < 1e-9);
+        assert!((curve.y[2] / (fit.smearing * geometric(1)) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn lines_over_steps_and_heatmaps_need_what_they_draw() {
         let (points, runs) = sweep(&[1, 4], Recording::Metrics);
         let Plot::Lines(lines) =
