@@ -39,13 +39,18 @@ pub fn interval_text(r: &CriterionResult) -> String {
     r.estimate.as_ref().map_or(String::from("-"), |i| format!("[{}, {}]", short(i.lower), short(i.upper)))
 }
 
-/// A number in at most about five significant digits: fixed for moderate magnitudes,
-/// scientific for large and small ones.
+/// A number in at most about five significant digits: fixed for moderate magnitudes (four
+/// decimals below 1, five significant digits from 1 to 10^4), scientific for large and small
+/// ones.
 pub fn short(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else if x.abs() >= 1e4 || x.abs() < 1e-3 {
         format!("{x:.3e}")
+    } else if x.abs() >= 1.0 {
+        // 1 <= |x| < 10^4, so the number of integer digits is 1 to 4.
+        let integer_digits = x.abs().log10().floor() as usize + 1;
+        format!("{x:.*}", 5usize.saturating_sub(integer_digits))
     } else {
         format!("{x:.4}")
     }
@@ -87,6 +92,10 @@ mod tests {
         assert_eq!(short(0.0), "0");
         assert_eq!(short(0.5), "0.5000");
         assert_eq!(short(12345.0), "1.234e4");
+        assert_eq!(short(9406.25), "9406.2");
+        assert_eq!(short(-123.456), "-123.46");
+        assert_eq!(short(2.4374), "2.4374");
+        assert_eq!(short(1.0), "1.0000");
         assert_eq!(short(-0.0001), "-1.000e-4");
     }
 }
