@@ -222,8 +222,10 @@ pub fn fitted(
 }
 
 /// Checks, before any run, that a law criterion can be fitted where it is asked: every selected
-/// point has positive terms, and every family has a training point and more training points
-/// than coefficients. Criteria of other statistics pass.
+/// point has positive terms, and every family has at least as many training points as the law
+/// has coefficients (one more than its terms). A design that is still singular (every training
+/// point at one `n`, say) is found when fitting, and its row says so. Criteria of other
+/// statistics pass.
 pub fn check_terms(file: &Path, c: &Criterion, points: &[Point], quick: bool) -> Result<(), ExperimentError> {
     let StatisticRule::LogLinearLaw { terms, fit_sweeps } = &c.statistic else {
         return Ok(());

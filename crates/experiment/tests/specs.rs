@@ -341,3 +341,78 @@ fn a_selection_keeps_exactly_the_points_it_names() {
     let message = error_of(&text.replace("schedule = \"epoch\"", "schedule = \"daily\""));
     assert!(message.contains("daily"), "{message}");
 }
+
+#[test]
+fn a_law_takes_terms_fit_sweeps_and_a_relative_threshold_and_nothing_else() {
+    let with = |criterion: &str| {
+        GOOD.replace(
+            "statistic = \"proportion\"\nmetric = \"single_point\"\nop = \"==\"\nvalue = 1\npass = \"all\"",
+            criterion,
+        )
+    };
+    let law = |rest: &str| {
+        with(&format!(
+            "statistic = \"log_linear_law\"\nmetric = \"sparse_step\"\nselect = {{ batch = \"small\" }}\n{rest}"
+        ))
+    };
+    let cases = [
+        (law("fit_sweeps = [0]\npass = \"report\""), vec![".terms", "(missing)", "log_linear_law"]),
+        (law("terms = []\nfit_sweeps = [0]\npass = \"report\""), vec![".terms", "at least one of", "n-b"]),
+        (
+            law("terms = [\"b\", \"b\"]\nfit_sweeps = [0]\npass = \"report\""),
+            vec![".terms[1]", "each term once"],
+        ),
+        (law("terms = [\"nb\"]\nfit_sweeps = [0]\npass = \"report\""), vec!["nb"]),
+        (law("terms = [\"b\"]\npass = \"report\""), vec![".fit_sweeps", "(missing)"]),
+        (law("terms = [\"b\"]\nfit_sweeps = [1]\npass = \"report\""), vec![".fit_sweeps[0]", "below 1"]),
+        (
+            law("terms = [\"b\"]\nfit_sweeps = [0, 0]\npass = \"report\""),
+            vec![".fit_sweeps[1]", "each sweep once"],
+        ),
+        (law("terms = [\"b\"]\nfit_sweeps = [0]\npass = \"all\""), vec![".pass", "prediction_within"]),
+        (
+            law("terms = [\"b\"]\nfit_sweeps = [0]\npass = \"prediction_within\""),
+            vec![".threshold", "(missing)"],
+        ),
+        (
+            law("terms = [\"b\"]\nfit_sweeps = [0]\npass = \"prediction_within\"\nthreshold = 0"),
+            vec![".threshold", "above 0"],
+        ),
+        (
+            with(
+                "statistic = \"mean\"\nmetric = \"sparse_step\"\npass = \"prediction_within\"\nthreshold = 0.1",
+            ),
+            vec![".pass", "only for statistic = \"log_linear_law\""],
+        ),
+        (
+            with("statistic = \"mean\"\nmetric = \"sparse_step\"\npass = \"report\"\nterms = [\"n\"]"),
+            vec![".terms", "only for statistic = \"log_linear_law\""],
+        ),
+        // b = n is selected, where n - b = 0 has no logarithm: refused before any run.
+        (
+            law("terms = [\"n-b\"]\nfit_sweeps = [0]\npass = \"report\"")
+                .replace("select = { batch = \"small\" }\n", ""),
+            vec![".terms", "n-b", "b=6"],
+        ),
+        // Three mini-batch points cannot fit four coefficients.
+        (
+            law("terms = [\"n\", \"eta\", \"b\"]\nfit_sweeps = [0]\npass = \"report\""),
+            vec![".fit_sweeps", "more than 3 training points", "they have 3"],
+        ),
+    ];
+    for (text, wanted) in cases {
+        let message = error_of(&text);
+        for w in wanted {
+            assert!(message.contains(w), "{w:?} not in: {message}");
+        }
+    }
+    let good = parse_str(&law(
+        "terms = [\"b\", \"n-b\"]\nfit_sweeps = [0]\npass = \"prediction_within\"\nthreshold = 0.15",
+    ))
+    .unwrap();
+    assert_eq!(good.criteria[0].pass, PassRule::PredictionWithin(0.15));
+    assert!(matches!(
+        &good.criteria[0].statistic,
+        StatisticRule::LogLinearLaw { terms, fit_sweeps } if terms.len() == 2 && fit_sweeps == &[0]
+    ));
+}
