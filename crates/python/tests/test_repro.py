@@ -27,7 +27,9 @@ def test_quick_claims_equal_the_committed_expectation(quick):
     expected = json.loads((SPECS / "expected-quick.json").read_text())
     assert [c.raw for c in result.claims] == expected["claims"]
     assert result.differences == []
-    assert result.failed == []
+    # The failures are exactly the committed ones (the quick run's 8 seeds cannot hold the
+    # time-to-sparsity law to 15%, and expected-quick.json records that).
+    assert result.failed == [c["id"] for c in expected["claims"] if c["pass"] is False]
     # The claims file written is the committed one, byte for byte.
     assert (out / "claims.json").read_text() == (SPECS / "expected-quick.json").read_text()
     assert (out / "REPORT.md").is_file() and any((out / "figures").glob("*.svg"))
