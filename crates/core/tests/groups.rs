@@ -1,9 +1,10 @@
 //! Grouped runs ([`run_group`]) are bit-identical to runs stepped alone ([`run_observed`]):
 //! the same results (outcome, steps, final state and metrics, limit) and the same calls to
 //! every observer, trajectory snapshots included, for every schedule, both activations, both
-//! engines, groups of 1 to 11 runs, and runs that stop at different steps (converging at
-//! different checks, reaching a stationary point that is not a minimum, diverging between two
-//! checks, spending the budget) inside one group.
+//! engines, groups of 1 to 12 runs (more runs than lanes: a run that ends leaves its lane to
+//! the next), and runs that stop at different steps (converging at different checks, reaching
+//! a stationary point that is not a minimum, diverging between two checks, spending the budget)
+//! inside one group.
 
 use aesgd_core::engine::IterateState;
 use aesgd_core::metrics::IterateMetrics;
@@ -158,7 +159,7 @@ fn grouped_runs_are_bit_identical_for_every_schedule_activation_and_route() {
 
 #[test]
 fn groups_of_every_size_are_bit_identical() {
-    // 3, 5 and 7 leave lanes of the 4- and 8-lane loops empty; 11 takes two loops.
+    // 1 to 3 leave lanes empty; 5 to 11 refill them as runs end.
     for size in [1usize, 2, 3, 4, 5, 7, 8, 11] {
         let indices: Vec<u64> = (0..size as u64).map(|k| 2 * k + 5).collect();
         for (batch, eta) in [(1, 2.0), (9, 1.0)] {
@@ -276,4 +277,22 @@ fn long_packed_runs_through_folds_subnormals_and_zeros_are_bit_identical() {
             assert!(alone.final_state.u.contains(&0.0), "{:?}", alone.final_state.u);
         }
     }
+}
+
+#[test]
+fn a_pool_with_more_runs_than_lanes_refills_them_at_steps_the_others_are_not_at() {
+    // b = n - 1, the packed loop: three runs diverge at step 4 or 5, so the runs that take
+    // their lanes step beside runs four or five steps ahead, and the rest stop at the first
+    // check (a dead neuron); twelve runs, three times the lanes.
+    let config = RunConfig { init_scale: 5.0, ..mixed(Activation::Relu, Schedule::Random, 9, 1.5) };
+    let indices: Vec<u64> = (0..3 * GROUP_SIZE as u64).collect();
+    let outcomes = check_group(&config, 3, &indices);
+    let diverged =
+        outcomes.iter().filter(|o| matches!(o, Outcome::Diverged { step } if step % 500 != 0)).count();
+    assert!(diverged >= 2, "{outcomes:?}");
+    // Long runs after short ones: converging at different checks and spending the budget.
+    let config = RunConfig { init_scale: 2.5, ..mixed(Activation::Relu, Schedule::Random, 9, 1.0) };
+    let outcomes = check_group(&config, 3, &indices);
+    assert!(outcomes.contains(&Outcome::MaxSteps), "{outcomes:?}");
+    assert!(outcomes.iter().filter(|o| matches!(o, Outcome::Converged { .. })).count() >= 2, "{outcomes:?}");
 }

@@ -4,10 +4,12 @@
 //! Runs are independent and each result depends only on its configuration, seed and run index,
 //! so the thread count, the grouping and the order of completion change nothing but timing;
 //! outputs are collected in job order. Runs that share a configuration and differ only in their
-//! run index are stepped together, up to [`GROUP_SIZE`] in one thread
-//! ([`aesgd_core::run::run_group`], bit-identical to stepping each alone), so that their
-//! dependency chains overlap. The executor never prints: a front end turns the callback into a
-//! progress bar.
+//! run index go through one thread as a pool ([`aesgd_core::run::run_group`], bit-identical to
+//! stepping each alone): [`GROUP_SIZE`] of them are stepped at once, and a run that ends leaves
+//! its lane to the next. A point's runs are cut into one pool for each worker thread (fewer
+//! when a pool would not fill its lanes), and each run's record is stored and reported the
+//! moment it ends. The executor never prints: a front end turns the callback into a progress
+//! bar.
 
 use crate::cache::RunCache;
 use crate::error::ExperimentError;
@@ -15,9 +17,13 @@ use crate::key::Recording;
 use crate::plan::{Job, Plan};
 use crate::record::Record;
 use aesgd_core::RunConfig;
-use aesgd_core::run::{Interrupt, Interrupted, NoObserver, Observer};
+use aesgd_core::engine::IterateState;
+use aesgd_core::metrics::IterateMetrics;
+use aesgd_core::run::{Interrupt, Interrupted, Observer};
 use aesgd_core::trajectory::TrajectoryRecorder;
 use rayon::prelude::*;
+use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -39,12 +45,13 @@ pub fn run_one(
     Ok(Record::from_run(config, recording, &result, &snapshots, started.elapsed().as_secs_f64()))
 }
 
-/// How many runs of one configuration are stepped together in one thread.
+/// How many runs of one configuration are stepped at once in one thread: the lanes of a pool.
 pub use aesgd_core::run::GROUP_SIZE;
 
-/// Runs several seeds of one configuration together ([`aesgd_core::run::run_group`]), each
+/// Runs several seeds of one configuration as one pool ([`aesgd_core::run::run_group`]), each
 /// recording its trajectory as asked, and flattens the results in the order of `run_indices`.
-/// Each record is the one [`run_one`] gives, but for `wall_seconds`, which is the group's.
+/// Each record is the one [`run_one`] gives, but for `wall_seconds`, which is the time from the
+/// pool's start to the run's end.
 pub fn run_together(
     config: &RunConfig,
     recording: Recording,
@@ -64,34 +71,80 @@ pub fn run_together_interruptible(
     run_indices: &[u64],
     interrupt: &Interrupt,
 ) -> Result<Result<Vec<Record>, ExperimentError>, Interrupted> {
-    let started = Instant::now();
-    let mut recorders: Vec<Option<TrajectoryRecorder>> =
-        run_indices.iter().map(|_| recording.recorder()).collect();
-    let mut silent: Vec<NoObserver> = run_indices.iter().map(|_| NoObserver).collect();
-    let mut runs: Vec<(u64, &mut dyn Observer)> = run_indices
-        .iter()
-        .zip(recorders.iter_mut().zip(silent.iter_mut()))
-        .map(|(&k, (recorder, none))| match recorder {
-            Some(r) => (k, r as &mut dyn Observer),
-            None => (k, none as &mut dyn Observer),
-        })
-        .collect();
-    let results = aesgd_core::run::run_group_interruptible(config, seed, &mut runs, interrupt)?;
-    drop(runs);
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(results
-        .into_iter()
-        .zip(recorders)
-        .map(|(result, recorder)| {
-            let snapshots = recorder.map(TrajectoryRecorder::into_snapshots).unwrap_or_default();
-            Ok(Record::from_run(config, recording, &result?, &snapshots, seconds))
-        })
-        .collect())
+    let mut records: Vec<Option<Result<Record, ExperimentError>>> =
+        run_indices.iter().map(|_| None).collect();
+    run_each(config, recording, seed, run_indices, interrupt, &mut |position, record| {
+        records[position] = Some(record);
+        ControlFlow::Continue(())
+    })?;
+    Ok(records.into_iter().map(|record| record.expect("every run of a finished pool has a record")).collect())
 }
 
-/// [`run_together_interruptible`] as the parallel loops run it: refused at once when `interrupt`
-/// is already requested, and counted in `finished` when it completes; an interrupt becomes
-/// `ExperimentError::Interrupted` with the count so far.
+/// The pool of [`run_together_interruptible`], handing each run's record (or error), with its
+/// position in `run_indices`, to `on_record` the moment the run ends; `Err(Interrupted)` when
+/// `interrupt` is requested or `on_record` breaks first.
+fn run_each(
+    config: &RunConfig,
+    recording: Recording,
+    seed: u64,
+    run_indices: &[u64],
+    interrupt: &Interrupt,
+    on_record: &mut dyn FnMut(usize, Result<Record, ExperimentError>) -> ControlFlow<()>,
+) -> Result<(), Interrupted> {
+    let started = Instant::now();
+    // Each run's recorder, if it records, behind a cell: the run writes to it as its observer,
+    // and its snapshots are taken out the moment it ends, while the others still run.
+    let recorders: Vec<RefCell<Option<TrajectoryRecorder>>> =
+        run_indices.iter().map(|_| RefCell::new(recording.recorder())).collect();
+    let mut observers: Vec<SharedRecorder<'_>> = recorders.iter().map(SharedRecorder).collect();
+    let mut runs: Vec<(u64, &mut dyn Observer)> = run_indices
+        .iter()
+        .zip(&mut observers)
+        .map(|(&k, observer)| (k, observer as &mut dyn Observer))
+        .collect();
+    aesgd_core::run::run_group_each(config, seed, &mut runs, interrupt, &mut |position, result| {
+        let recorder = recorders[position].borrow_mut().take();
+        let snapshots = recorder.map(TrajectoryRecorder::into_snapshots).unwrap_or_default();
+        let seconds = started.elapsed().as_secs_f64();
+        let record = result
+            .map(|result| Record::from_run(config, recording, &result, &snapshots, seconds))
+            .map_err(ExperimentError::from);
+        on_record(position, record)
+    })
+}
+
+/// A run's observer in a pool: its trajectory recorder, if it records, shared with the code
+/// that takes the snapshots out when the run ends; without one it watches nothing.
+struct SharedRecorder<'c>(&'c RefCell<Option<TrajectoryRecorder>>);
+
+impl Observer for SharedRecorder<'_> {
+    fn on_check(&mut self, step: u64, stationarity: f64) {
+        if let Some(recorder) = self.0.borrow_mut().as_mut() {
+            recorder.on_check(step, stationarity);
+        }
+    }
+
+    fn next_watch(&self, step: u64) -> Option<u64> {
+        self.0.borrow().as_ref().and_then(|recorder| recorder.next_watch(step))
+    }
+
+    fn on_iterate(&mut self, step: u64, state: &IterateState, metrics: &IterateMetrics) {
+        if let Some(recorder) = self.0.borrow_mut().as_mut() {
+            recorder.on_iterate(step, state, metrics);
+        }
+    }
+
+    fn on_final(&mut self, step: u64, state: &IterateState, metrics: &IterateMetrics) {
+        if let Some(recorder) = self.0.borrow_mut().as_mut() {
+            recorder.on_final(step, state, metrics);
+        }
+    }
+}
+
+/// [`run_each`] as the parallel loops run it: refused at once when `interrupt` is already
+/// requested; each record is handed to `on_record` and counted in `finished` as it comes; an
+/// interrupt becomes `ExperimentError::Interrupted` with the count so far, and the first error
+/// (of a run or of `on_record`) stops the pool and is returned.
 fn run_counted(
     config: &RunConfig,
     recording: Recording,
@@ -99,29 +152,54 @@ fn run_counted(
     run_indices: &[u64],
     interrupt: &Interrupt,
     finished: &AtomicU64,
-) -> Result<Vec<Record>, ExperimentError> {
+    on_record: &mut dyn FnMut(usize, Record) -> Result<(), ExperimentError>,
+) -> Result<(), ExperimentError> {
     let interrupted = || ExperimentError::Interrupted { finished: finished.load(Ordering::Relaxed) };
     if interrupt.is_requested() {
         return Err(interrupted());
     }
-    let records = run_together_interruptible(config, recording, seed, run_indices, interrupt)
-        .map_err(|_| interrupted())??;
-    finished.fetch_add(records.len() as u64, Ordering::Relaxed);
-    Ok(records)
+    let mut failure = None;
+    let pool =
+        run_each(config, recording, seed, run_indices, interrupt, &mut |position, record| match record
+            .and_then(|record| on_record(position, record))
+        {
+            Ok(()) => {
+                finished.fetch_add(1, Ordering::Relaxed);
+                ControlFlow::Continue(())
+            }
+            Err(error) => {
+                failure = Some(error);
+                ControlFlow::Break(())
+            }
+        });
+    match (failure, pool) {
+        (Some(error), _) => Err(error),
+        (None, Err(Interrupted)) => Err(interrupted()),
+        (None, Ok(())) => Ok(()),
+    }
 }
 
-/// `jobs` cut into groups of at most `size` consecutive jobs of one sweep point.
-fn groups<'a>(jobs: &[&'a Job], size: usize) -> Vec<Vec<&'a Job>> {
-    let mut groups: Vec<Vec<&Job>> = Vec::new();
+/// `jobs` cut into pools of consecutive jobs of one sweep point: each point's jobs in as many
+/// pools of about equal size as there are `threads`, but no more than one pool for every
+/// [`GROUP_SIZE`] jobs (so that a pool fills its lanes), and at least one.
+fn pools<'a>(jobs: &[&'a Job], threads: usize) -> Vec<Vec<&'a Job>> {
+    let mut points: Vec<Vec<&Job>> = Vec::new();
     for &job in jobs {
-        match groups.last_mut() {
-            Some(g) if g.len() < size && (g[0].experiment, g[0].point) == (job.experiment, job.point) => {
-                g.push(job)
-            }
-            _ => groups.push(vec![job]),
+        match points.last_mut() {
+            Some(p) if (p[0].experiment, p[0].point) == (job.experiment, job.point) => p.push(job),
+            _ => points.push(vec![job]),
         }
     }
-    groups
+    points.into_iter().flat_map(|point| split_evenly(point, threads)).collect()
+}
+
+/// `items` in `clamp(len / GROUP_SIZE, 1, threads)` consecutive parts whose sizes differ by at
+/// most one, the larger first.
+fn split_evenly<T>(items: Vec<T>, threads: usize) -> Vec<Vec<T>> {
+    let parts = (items.len() / GROUP_SIZE).clamp(1, threads.max(1));
+    let (size, larger) = (items.len() / parts, items.len() % parts);
+    let mut items = items.into_iter();
+    (0..parts).map(|p| items.by_ref().take(size + usize::from(p < larger)).collect()).collect()
 }
 
 /// The cores this machine offers (1 if unknown).
@@ -157,8 +235,8 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExperimentError>
     })
 }
 
-/// Runs `todo` (jobs of `plan`) on `pool`, storing each record in `cache` as soon as it is
-/// done and calling `on_done` with the job. Stops at the first error, and soon after
+/// Runs `todo` (jobs of `plan`) on `pool`, in pools of runs of one point ([`pools`]), storing
+/// each record in `cache` as soon as its run ends and calling `on_done` with the job. Stops at the first error, and soon after
 /// `interrupt` is requested (`ExperimentError::Interrupted`); finished runs stay cached.
 pub fn run_jobs(
     pool: &rayon::ThreadPool,
@@ -168,19 +246,26 @@ pub fn run_jobs(
     on_done: &(dyn Fn(&Job) + Sync),
     interrupt: &Interrupt,
 ) -> Result<(), ExperimentError> {
-    let grouped = groups(todo, GROUP_SIZE);
+    let grouped = pools(todo, pool.current_num_threads());
     let finished = AtomicU64::new(0);
     pool.install(|| {
         grouped.par_iter().try_for_each(|group| {
             let point = plan.point_of(group[0]);
             let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
-            let records =
-                run_counted(&point.config, point.recording, point.seed, &indices, interrupt, &finished)?;
-            for (job, record) in group.iter().zip(&records) {
-                cache.store(record)?;
-                on_done(job);
-            }
-            Ok(())
+            let mut store = |position: usize, record: Record| {
+                cache.store(&record)?;
+                on_done(group[position]);
+                Ok(())
+            };
+            run_counted(
+                &point.config,
+                point.recording,
+                point.seed,
+                &indices,
+                interrupt,
+                &finished,
+                &mut store,
+            )
         })
     })
 }
@@ -191,8 +276,8 @@ pub const MAX_GRID_RUNS: u64 = 100_000;
 /// Runs seeds `0..seeds` of every configuration (stream `k` of `seed` for run `k`, so every
 /// configuration sees the same data and `w_0` seed by seed) on the current rayon pool, and
 /// returns the records in order: configuration by configuration, seed by seed. Consecutive
-/// seeds of a configuration are run together in groups of [`GROUP_SIZE`] ([`run_together`]),
-/// which changes nothing but their timing. Stops soon after `interrupt` is requested
+/// seeds of a configuration are run as pools, one for each thread of the pool ([`pools`]),
+/// which changes nothing but their timing; `on_done` is called as each run ends. Stops soon after `interrupt` is requested
 /// (`ExperimentError::Interrupted`, no records).
 pub fn run_grid(
     configs: &[RunConfig],
@@ -222,22 +307,26 @@ pub fn run_grid(
             advice: "use fewer seeds, or a spec with `cargo xtask repro`, which caches each run as it finishes",
         });
     }
-    // Each configuration's seeds in groups of `GROUP_SIZE` consecutive run indices.
-    let group = GROUP_SIZE as u64;
+    // Each configuration's seeds in pools of consecutive run indices, one for each thread.
+    let threads = rayon::current_num_threads();
     let jobs: Vec<(usize, Vec<u64>)> = (0..configs.len())
-        .flat_map(|c| {
-            (0..seeds.div_ceil(group)).map(move |g| (c, (g * group..seeds.min((g + 1) * group)).collect()))
-        })
+        .flat_map(|c| split_evenly((0..seeds).collect(), threads).into_iter().map(move |part| (c, part)))
         .collect();
     let finished = AtomicU64::new(0);
     let runs: Vec<Vec<Record>> = jobs
         .par_iter()
         .map(|(c, indices)| {
-            let records = run_counted(&configs[*c], recording, seed, indices, interrupt, &finished)?;
-            for _ in &records {
+            let mut records: Vec<Option<Record>> = indices.iter().map(|_| None).collect();
+            let mut keep = |position: usize, record: Record| {
+                records[position] = Some(record);
                 on_done();
-            }
-            Ok(records)
+                Ok(())
+            };
+            run_counted(&configs[*c], recording, seed, indices, interrupt, &finished, &mut keep)?;
+            Ok(records
+                .into_iter()
+                .map(|record| record.expect("every run of a finished pool has a record"))
+                .collect())
         })
         .collect::<Result<_, ExperimentError>>()?;
     Ok(runs.into_iter().flatten().collect())
@@ -350,15 +439,78 @@ mod tests {
     }
 
     #[test]
-    fn jobs_group_by_sweep_point_in_order() {
+    fn jobs_pool_by_sweep_point_in_order_one_pool_a_thread_each_filling_its_lanes() {
         let job = |point, run_index| Job { experiment: 0, point, run_index, key: String::new() };
-        let jobs: Vec<Job> = (0..5).map(|k| job(0, k)).chain([job(1, 0), job(0, 99)]).collect();
+        // Points of 32, 9, 5 and 1 jobs, the first point again at the end.
+        let jobs: Vec<Job> = (0..32)
+            .map(|k| job(0, k))
+            .chain((0..9).map(|k| job(1, k)))
+            .chain((0..5).map(|k| job(2, k)))
+            .chain([job(3, 0), job(0, 99)])
+            .collect();
         let refs: Vec<&Job> = jobs.iter().collect();
-        for (size, expected) in [(1, vec![1; 7]), (3, vec![3, 2, 1, 1]), (8, vec![5, 1, 1])] {
-            let grouped = groups(&refs, size);
-            assert_eq!(grouped.iter().map(Vec::len).collect::<Vec<_>>(), expected, "size {size}");
-            assert_eq!(grouped.into_iter().flatten().collect::<Vec<_>>(), refs);
+        for (threads, expected) in [
+            (1, vec![32, 9, 5, 1, 1]),
+            (2, vec![16, 16, 5, 4, 5, 1, 1]),
+            (3, vec![11, 11, 10, 5, 4, 5, 1, 1]),
+            (16, vec![4, 4, 4, 4, 4, 4, 4, 4, 5, 4, 5, 1, 1]),
+        ] {
+            let pooled = pools(&refs, threads);
+            assert_eq!(pooled.iter().map(Vec::len).collect::<Vec<_>>(), expected, "{threads} threads");
+            assert_eq!(pooled.into_iter().flatten().collect::<Vec<_>>(), refs);
         }
+    }
+
+    #[test]
+    fn a_pool_hands_over_each_record_as_its_run_ends_and_stops_at_an_interrupt_or_an_error() {
+        // Runs 1 and 2 diverge at step 4, runs 0 and 3 stop at a dead neuron at step 500.
+        let config = RunConfig {
+            n: 10,
+            d: 12,
+            batch: 9,
+            eta: 1.5,
+            init_scale: 5.0,
+            data: aesgd_core::DataSpec::Orthonormal,
+            check_every: 500,
+            ..RunConfig::default()
+        };
+        let alone: Vec<Record> =
+            (0..4).map(|k| run_one(&config, Recording::Metrics, 3, k).unwrap()).collect();
+        assert_eq!(
+            alone.iter().map(|r| r.outcome.name()).collect::<Vec<_>>(),
+            ["stationary_not_minimum", "diverged", "diverged", "stationary_not_minimum"]
+        );
+        // An interrupt requested when the first record comes: that record is kept and counted.
+        let interrupt = Interrupt::new();
+        let finished = AtomicU64::new(0);
+        let mut got = Vec::new();
+        let result =
+            run_counted(&config, Recording::Metrics, 3, &[0, 1, 2, 3], &interrupt, &finished, &mut |p, r| {
+                got.push((p, r));
+                interrupt.request();
+                Ok(())
+            });
+        assert!(matches!(result, Err(ExperimentError::Interrupted { finished: 1 })), "{result:?}");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, 1);
+        assert_eq!(without_time(&[got.remove(0).1]), without_time(&alone[1..2]));
+        // An error from the caller stops the pool and is returned.
+        let finished = AtomicU64::new(0);
+        let mut calls = 0;
+        let result = run_counted(
+            &config,
+            Recording::Off,
+            3,
+            &[0, 1, 2, 3],
+            &Interrupt::new(),
+            &finished,
+            &mut |_, _| {
+                calls += 1;
+                Err(ExperimentError::Interrupted { finished: 99 })
+            },
+        );
+        assert!(matches!(result, Err(ExperimentError::Interrupted { finished: 99 })), "{result:?}");
+        assert_eq!((calls, finished.load(Ordering::Relaxed)), (1, 0));
     }
 
     #[test]

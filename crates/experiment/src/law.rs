@@ -223,7 +223,8 @@ pub fn fitted(
 
 /// Checks, before any run, that a law criterion can be fitted where it is asked: every selected
 /// point has positive terms, and every family has at least as many training points as the law
-/// has coefficients (one more than its terms). A design that is still singular (every training
+/// has coefficients (one more than its terms), and, when the pass rule is judged at held-out
+/// points (`prediction_within`), every family has one. A design that is still singular (every training
 /// point at one `n`, say) is found when fitting, and its row says so. Criteria of other
 /// statistics pass.
 pub fn check_terms(file: &Path, c: &Criterion, points: &[Point], quick: bool) -> Result<(), ExperimentError> {
@@ -258,6 +259,19 @@ pub fn check_terms(file: &Path, c: &Criterion, points: &[Point], quick: bool) ->
                     terms.len(),
                     f.label,
                     f.training.len()
+                ),
+            ));
+        }
+        // A rule judged at held-out points passes vacuously for a family that has none.
+        if matches!(c.pass, crate::spec::PassRule::PredictionWithin(_)) && f.held_out.is_empty() {
+            return Err(ExperimentError::spec(
+                file,
+                key("fit_sweeps"),
+                format!("{fit_sweeps:?}"),
+                format!(
+                    "fit sweeps that leave at least one point of every family out, as pass = \"prediction_within\" \
+                     is judged at held-out points; {}{mode} has none (hold a sweep out, or use pass = \"report\")",
+                    f.label
                 ),
             ));
         }
@@ -384,6 +398,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("fit_sweeps") && e.contains("they have 3"), "{e}");
+        // Judged at held-out points, a law needs one in every family: here all three train it.
+        let judged =
+            Criterion { pass: crate::spec::PassRule::PredictionWithin(0.15), ..criterion(vec![LawTerm::N]) };
+        let e = check_terms(file, &judged, &points, false).unwrap_err().to_string();
+        assert!(e.contains("fit_sweeps") && e.contains("prediction_within") && e.contains("has none"), "{e}");
+        points.push(point(40, 4, 0.1, 1));
+        assert!(check_terms(file, &judged, &points, false).is_ok());
         points.push(point(10, 10, 0.1, 0));
         let e =
             check_terms(file, &criterion(vec![LawTerm::LeftOut]), &points, false).unwrap_err().to_string();

@@ -529,23 +529,16 @@ fn criterion(file: &Path, sweep_count: usize, c: CriterionFile) -> Result<Criter
             StatisticRule::LogLinearLaw { terms, fit_sweeps }
         }
     };
-    if c.statistic != Statistic::LogLinearLaw {
-        if c.terms.is_some() {
-            return Err(ExperimentError::spec(
-                file,
-                key("terms"),
-                "[..]",
-                "only for statistic = \"log_linear_law\"",
-            ));
-        }
-        if c.fit_sweeps.is_some() {
-            return Err(ExperimentError::spec(
-                file,
-                key("fit_sweeps"),
-                "[..]",
-                "only for statistic = \"log_linear_law\"",
-            ));
-        }
+    let law_only = [("terms", c.terms.is_some()), ("fit_sweeps", c.fit_sweeps.is_some())];
+    if c.statistic != Statistic::LogLinearLaw
+        && let Some((name, _)) = law_only.iter().find(|(_, given)| *given)
+    {
+        return Err(ExperimentError::spec(
+            file,
+            key(name),
+            "[..]",
+            "only for statistic = \"log_linear_law\"",
+        ));
     }
     let is_law = c.statistic == Statistic::LogLinearLaw;
     if is_law && !matches!(c.pass, PassKind::PredictionWithin | PassKind::Report) {

@@ -406,10 +406,17 @@ fn a_law_takes_terms_fit_sweeps_and_a_relative_threshold_and_nothing_else() {
             assert!(message.contains(w), "{w:?} not in: {message}");
         }
     }
-    let good = parse_str(&law(
-        "terms = [\"b\", \"n-b\"]\nfit_sweeps = [0]\npass = \"prediction_within\"\nthreshold = 0.15",
-    ))
-    .unwrap();
+    // Judged at held-out points, a law needs one: here the only sweep trains it.
+    let judged =
+        law("terms = [\"b\", \"n-b\"]\nfit_sweeps = [0]\npass = \"prediction_within\"\nthreshold = 0.15");
+    let message = error_of(&judged);
+    for w in [".fit_sweeps", "[0]", "prediction_within", "has none", "pass = \"report\""] {
+        assert!(message.contains(w), "{w:?} not in: {message}");
+    }
+    // A second sweep, at another step size (so that no point of it is one of the first's, in
+    // the quick runs too), is held out.
+    let held_out = "[[sweep]]\nactivation = [\"relu\"]\nn = [8]\nbatch = [3]\neta = [0.2]\nseeds = 2\nmax_steps = 1000\n[quick]";
+    let good = parse_str(&judged.replace("[sweep]\n", "[[sweep]]\n").replace("[quick]", held_out)).unwrap();
     assert_eq!(good.criteria[0].pass, PassRule::PredictionWithin(0.15));
     assert!(matches!(
         &good.criteria[0].statistic,

@@ -92,6 +92,10 @@ pub trait Engine {
     /// schedule can draw (see [`UpdateSet`]). Zero exactly at a fixed point of every step.
     fn stationarity(&self, updates: UpdateSet) -> f64;
 
+    /// The data coordinates `u_i = <w, x_i>` of the current iterate: [`Engine::state`]'s `u`
+    /// alone, without the loss and the norms. Costs O(n) (reduced) or O(n d) (dense).
+    fn coords(&self) -> Vec<f64>;
+
     /// The current iterate's state. Costs O(n) (reduced) or O(n d) (dense).
     fn state(&self) -> IterateState;
 

@@ -106,7 +106,9 @@ fn every_sample(activation: Activation, u: &[f64], perp: f64) -> f64 {
     // r - u_top^2, summed directly rather than subtracted.
     let rest_of_top: f64 =
         u.iter().enumerate().filter(|&(j, _)| j != top).map(|(_, x)| x * x).sum::<f64>() + perp * perp;
-    let mut worst = 0.0f64;
+    // The largest squared norm, then its root: a correctly rounded square root is
+    // monotone, so this is the largest root, with one root taken instead of n.
+    let mut worst_sq = 0.0f64;
     for (i, &ui) in u.iter().enumerate() {
         if !activation.is_active(ui) {
             continue;
@@ -115,9 +117,9 @@ fn every_sample(activation: Activation, u: &[f64], perp: f64) -> f64 {
         let others = if i == top { rest_of_top } else { r - ui * ui };
         let along = 2.0 * (ui * ui - 1.0) + others;
         let norm_sq = (ui * along).powi(2) + ui.powi(4) * others.max(0.0);
-        worst = worst.max(norm_sq.sqrt());
+        worst_sq = worst_sq.max(norm_sq);
     }
-    worst
+    worst_sq.sqrt()
 }
 
 /// The stationarity measure on any data, from the ambient iterate `w`. Costs O(n d) (per

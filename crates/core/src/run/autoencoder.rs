@@ -234,7 +234,7 @@ impl Problem for Autoencoder<'_> {
     }
 
     fn is_dense(&self) -> bool {
-        support_size(&self.engine.get().state().u, self.config.support_threshold) > 1
+        support_size(&self.engine.get().coords(), self.config.support_threshold) > 1
     }
 
     fn show(&self, step: u64, last: bool, observer: &mut dyn Observer) {

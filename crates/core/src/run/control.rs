@@ -15,6 +15,7 @@ use super::{DIVERGED_NORM_SQ, Outcome, RELATIVE_MIN_NORM_SQ};
 use crate::batch::BatchSampler;
 use crate::engine::past_bound;
 use rand::rngs::ChaCha8Rng;
+use std::ops::ControlFlow;
 
 /// A model in the middle of a run, as the run-control loop sees it.
 pub(crate) trait Problem {
@@ -160,7 +161,7 @@ impl Ending {
 
 /// The run-control state of one run between two stops: where it is, its next check and its
 /// observer's next watched step, and what its checks found so far. [`control`] and
-/// [`control_group`] drive it the same way, so a run stops, checks and shows its iterate at the
+/// [`control_pool`] drive it the same way, so a run stops, checks and shows its iterate at the
 /// same steps whether it is stepped alone or in a group.
 struct Controller<'i> {
     limits: Limits<'i>,
@@ -292,7 +293,7 @@ pub(crate) fn control<P: Problem + ?Sized>(
     Some(run.ending(outcome))
 }
 
-/// One run of a group stepped by [`control_group`]: its model, its sampler and random stream,
+/// One run of a group stepped by [`control_pool`]: its model, its sampler and random stream,
 /// and its observer.
 pub(crate) struct Member<'o, P> {
     pub(crate) problem: P,
@@ -311,67 +312,107 @@ pub(crate) struct Lane<'m, P> {
     pub(crate) taken: u64,
 }
 
-/// Runs every member of `members` as [`control`] runs it alone, with the same limits, and
-/// returns their endings in the same order: each member stops, checks, shows its iterate to its
-/// observer and ends at exactly the steps, and with exactly the calls, of a run on its own.
+/// A member of a pool in a lane: where it came from, the run and its control state.
+struct Running<'o, 'i, P> {
+    index: usize,
+    member: Member<'o, P>,
+    run: Controller<'i>,
+}
+
+/// Runs every member of `members` as [`control`] runs it alone, with the same limits, at most
+/// `lanes` (at least 1) at a time, and hands each one that ends, with its index in `members`
+/// and its ending, to `on_end` as soon as it ends: each member stops, checks, shows its iterate
+/// to its observer and ends at exactly the steps, and with exactly the calls, of a run on its
+/// own.
 ///
-/// The unfinished members are all at the same step (they start together and advance
-/// together). At each stop every one of them does what its own run does there (a member for
-/// which the step is no stop does nothing); the finished ones leave the group; then the rest
-/// advance together, through [`Problem::advance_group`], to the earliest next stop of any of
-/// them. A member that diverges inside a stretch stops there and leaves the group after it.
-/// Returns `None`, with the unfinished members unfinished, when the interrupt is requested.
-pub(crate) fn control_group<P: Problem>(
-    members: &mut [Member<'_, P>],
+/// The members enter the lanes in order; when one ends, the next takes its lane at once, so
+/// that the lanes stay full until no member is left to enter. The members in the lanes may
+/// therefore be at different steps. At each stop every one of them does what its own run does
+/// at its current step (a member for which that step is no stop does nothing); then they all
+/// advance, through [`Problem::advance_group`], by the same number of steps: the fewest any of
+/// them has to its next stop. A member that diverges inside a stretch stops there and leaves
+/// after it. Returns `None`, with the members still in the lanes and those not yet entered
+/// unfinished (and not handed to `on_end`), when the interrupt is requested or `on_end` breaks.
+pub(crate) fn control_pool<'o, P: Problem>(
+    members: Vec<Member<'o, P>>,
+    lanes: usize,
     limits: Limits<'_>,
-) -> Option<Vec<Ending>> {
-    let mut runs: Vec<Controller> =
-        members.iter().map(|member| Controller::new(limits, &member.problem, &*member.observer)).collect();
-    let mut endings: Vec<Option<Ending>> = vec![None; members.len()];
+    on_end: &mut dyn FnMut(usize, Member<'o, P>, Ending) -> ControlFlow<()>,
+) -> Option<()> {
+    let lanes = lanes.max(1);
+    let mut waiting = members.into_iter().enumerate();
+    let enter = |waiting: &mut dyn Iterator<Item = (usize, Member<'o, P>)>| {
+        waiting.next().map(|(index, member)| Running {
+            run: Controller::new(limits, &member.problem, &*member.observer),
+            index,
+            member,
+        })
+    };
+    let mut running: Vec<Running<'o, '_, P>> = Vec::with_capacity(lanes);
+    running.extend(std::iter::from_fn(|| enter(&mut waiting)).take(lanes));
+    // The members that ended in the last stretch (diverged), by their place in `running`.
+    let mut ended: Vec<(usize, Outcome)> = Vec::new();
     loop {
-        for ((member, run), ending) in members.iter_mut().zip(&mut runs).zip(&mut endings) {
-            if ending.is_none()
-                && let Some(outcome) = run.at_stop(&member.problem, &mut *member.observer)
-            {
-                *ending = Some(run.ending(outcome));
+        // The stops: a member that ends leaves its lane to the next one to enter, whose first
+        // stop (step 0) comes in this same pass, as the newcomer is put at the end.
+        let mut place = 0;
+        while place < running.len() {
+            let outcome = match ended.first() {
+                Some(&(at, outcome)) if at == place => {
+                    ended.remove(0);
+                    Some(outcome)
+                }
+                _ => {
+                    let Running { member, run, .. } = &mut running[place];
+                    run.at_stop(&member.problem, &mut *member.observer)
+                }
+            };
+            let Some(outcome) = outcome else {
+                place += 1;
+                continue;
+            };
+            // Take the member out, keeping the order of the rest (the diverged ones' places).
+            let Running { index, member, run } = running.remove(place);
+            for (at, _) in &mut ended {
+                *at -= 1;
             }
+            if on_end(index, member, run.ending(outcome)).is_break() {
+                return None;
+            }
+            running.extend(enter(&mut waiting));
         }
-        let Some(until) =
-            runs.iter().zip(&endings).filter(|(_, e)| e.is_none()).map(|(r, _)| r.next_stop()).min()
-        else {
-            break;
+        debug_assert!(ended.is_empty());
+        let Some(stretch) = running.iter().map(|r| r.run.next_stop() - r.run.step).min() else {
+            return Some(());
         };
         if limits.interrupted() {
             return None;
         }
-        let step = runs.iter().zip(&endings).find(|(_, e)| e.is_none()).map_or(0, |(r, _)| r.step);
-        let mut lanes: Vec<Lane<'_, P>> = members
+        let mut stepped: Vec<Lane<'_, P>> = running
             .iter_mut()
-            .zip(&endings)
-            .filter(|(_, ending)| ending.is_none())
-            .map(|(member, _)| Lane {
-                problem: &mut member.problem,
-                sampler: &mut member.sampler,
-                rng: &mut member.rng,
+            .map(|r| Lane {
+                problem: &mut r.member.problem,
+                sampler: &mut r.member.sampler,
+                rng: &mut r.member.rng,
                 taken: 0,
             })
             .collect();
-        P::advance_group(&mut lanes, until - step, DIVERGED_NORM_SQ);
-        let taken: Vec<u64> = lanes.iter().map(|lane| lane.taken).collect();
-        drop(lanes);
-        let unfinished = members.iter_mut().zip(&mut runs).zip(&mut endings).filter(|(_, e)| e.is_none());
-        for (((member, run), ending), taken) in unfinished.zip(taken) {
-            if let Some(outcome) = run.advanced(taken, &member.problem, &mut *member.observer) {
-                *ending = Some(run.ending(outcome));
+        P::advance_group(&mut stepped, stretch, DIVERGED_NORM_SQ);
+        let taken: Vec<u64> = stepped.iter().map(|lane| lane.taken).collect();
+        drop(stepped);
+        for (place, (r, taken)) in running.iter_mut().zip(taken).enumerate() {
+            if let Some(outcome) = r.run.advanced(taken, &r.member.problem, &mut *r.member.observer) {
+                ended.push((place, outcome));
             }
         }
     }
-    Some(endings.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
 
     const TOL: f64 = 1e-10;
     const MIN: Standing = Standing::Minimum;
@@ -380,6 +421,192 @@ mod tests {
 
     fn at(stationarity: f64, norm: f64, standing: Standing) -> Option<Outcome> {
         decide(9, stationarity, norm * norm, TOL, || standing)
+    }
+
+    /// A model whose run is written in advance: it diverges after step `diverge_after`, if
+    /// given, and is stationary at a minimum from step `minimum_from` on; it writes down every
+    /// call run control makes on it.
+    /// It also counts, in `started`, the members that have taken a step and not yet ended
+    /// (`(now, most)`): how many lanes are in use.
+    struct Scripted {
+        step: u64,
+        diverge_after: Option<u64>,
+        minimum_from: u64,
+        log: Vec<String>,
+        started: Rc<Cell<(usize, usize)>>,
+    }
+
+    impl Scripted {
+        fn new(diverge_after: Option<u64>, minimum_from: u64, started: &Rc<Cell<(usize, usize)>>) -> Self {
+            Self { step: 0, diverge_after, minimum_from, log: Vec::new(), started: started.clone() }
+        }
+    }
+
+    impl Problem for Scripted {
+        fn advance(&mut self, _: &mut BatchSampler, _: &mut ChaCha8Rng, steps: u64, stop_above: f64) -> u64 {
+            if self.step == 0 {
+                let (now, most) = self.started.get();
+                self.started.set((now + 1, most.max(now + 1)));
+            }
+            let mut taken = 0;
+            while taken < steps {
+                self.step += 1;
+                taken += 1;
+                if past_bound(self.norm_sq(), stop_above) {
+                    break;
+                }
+            }
+            self.log.push(format!("advance {steps} -> {taken} to {}", self.step));
+            taken
+        }
+
+        fn step_work(&self) -> u64 {
+            1
+        }
+
+        fn norm_sq(&self) -> f64 {
+            if self.diverge_after.is_some_and(|at| self.step > at) { f64::INFINITY } else { 1.0 }
+        }
+
+        fn stationarity(&self) -> f64 {
+            if self.step >= self.minimum_from { 0.0 } else { 1.0 }
+        }
+
+        fn standing(&self) -> Standing {
+            MIN
+        }
+
+        fn is_dense(&self) -> bool {
+            self.step < self.minimum_from / 2
+        }
+
+        fn show(&self, step: u64, _: bool, _: &mut dyn Observer) {
+            assert_eq!(step, self.step);
+        }
+    }
+
+    /// Watches every `period`-th step from `offset` on and writes down its checks.
+    struct Watcher {
+        period: u64,
+        offset: u64,
+        checks: Vec<u64>,
+    }
+
+    impl Observer for Watcher {
+        fn on_check(&mut self, step: u64, _: f64) {
+            self.checks.push(step);
+        }
+
+        fn next_watch(&self, step: u64) -> Option<u64> {
+            Some(if step <= self.offset {
+                self.offset
+            } else {
+                self.offset + (step - self.offset).div_ceil(self.period) * self.period
+            })
+        }
+    }
+
+    #[test]
+    fn a_pool_runs_each_member_as_it_runs_alone_whatever_the_lanes_and_the_order_of_endings() {
+        // Members that diverge between checks (so that the ones entering after them are at
+        // steps the others are not), converge at different checks, or spend the budget.
+        let scripts = [
+            (Some(7), u64::MAX),
+            (None, 900),
+            (Some(1234), u64::MAX),
+            (None, u64::MAX),
+            (Some(3), u64::MAX),
+            (None, 250),
+            (None, 100),
+            (Some(601), u64::MAX),
+            (None, 1),
+        ];
+        let limits = Limits { max_steps: 2000, check_every: 100, grad_tol: 1e-10, interrupt: None };
+        let watcher =
+            |k: usize| Watcher { period: 37 + 11 * k as u64, offset: 3 * k as u64, checks: Vec::new() };
+        let alone: Vec<(String, Vec<String>, Vec<u64>)> = scripts
+            .iter()
+            .enumerate()
+            .map(|(k, &(diverge_after, minimum_from))| {
+                let mut problem = Scripted::new(diverge_after, minimum_from, &Rc::default());
+                let mut observer = watcher(k);
+                let mut sampler = BatchSampler::new(crate::config::Schedule::Random, 2, 1);
+                let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+                let ending = control(&mut problem, &mut sampler, &mut rng, limits, &mut observer).unwrap();
+                (format!("{ending:?}"), problem.log, observer.checks)
+            })
+            .collect();
+        for lanes in [1, 2, 3, 4, 9, 20] {
+            let started = Rc::new(Cell::new((0, 0)));
+            let mut observers: Vec<Watcher> = (0..scripts.len()).map(watcher).collect();
+            let members: Vec<Member<'_, Scripted>> = scripts
+                .iter()
+                .zip(&mut observers)
+                .map(|(&(diverge_after, minimum_from), observer)| Member {
+                    problem: Scripted::new(diverge_after, minimum_from, &started),
+                    sampler: BatchSampler::new(crate::config::Schedule::Random, 2, 1),
+                    rng: <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0),
+                    observer,
+                })
+                .collect();
+            let mut ended: Vec<Option<(String, Vec<String>)>> = vec![None; scripts.len()];
+            control_pool(members, lanes, limits, &mut |index, member, ending| {
+                assert!(ended[index].is_none(), "member {index} ended twice");
+                if !member.problem.log.is_empty() {
+                    let (now, most) = started.get();
+                    started.set((now - 1, most));
+                }
+                ended[index] = Some((format!("{ending:?}"), member.problem.log));
+                ControlFlow::Continue(())
+            })
+            .expect("no interrupt");
+            for (k, ((ending, log, checks), got)) in alone.iter().zip(&ended).enumerate() {
+                let (got_ending, got_log) = got.as_ref().expect("every member ends");
+                assert_eq!(got_ending, ending, "member {k}, {lanes} lanes");
+                // In a pool the other members' stops cut a member's steps into more stretches:
+                // every stretch of its own ends where one of the pool's does, the last included.
+                let ends = |log: &[String]| -> Vec<u64> {
+                    log.iter().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect()
+                };
+                let (own, pooled) = (ends(log), ends(got_log));
+                assert!(
+                    own.iter().all(|end| pooled.contains(end)),
+                    "member {k}, {lanes} lanes: {own:?} {pooled:?}"
+                );
+                assert_eq!(own.last(), pooled.last(), "member {k}, {lanes} lanes");
+                assert_eq!(&observers[k].checks, checks, "checks of member {k}, {lanes} lanes");
+            }
+            // The lanes are full while members wait, and never more than full.
+            assert_eq!(started.get(), (0, lanes.min(scripts.len())), "{lanes} lanes");
+        }
+    }
+
+    #[test]
+    fn a_pool_stops_when_its_caller_says_so() {
+        let limits = Limits { max_steps: 500, check_every: 100, grad_tol: 1e-10, interrupt: None };
+        let mut observers: Vec<Watcher> =
+            (0..5).map(|_| Watcher { period: 1000, offset: 1000, checks: Vec::new() }).collect();
+        let members: Vec<Member<'_, Scripted>> = observers
+            .iter_mut()
+            .map(|observer| Member {
+                problem: Scripted::new(None, 100, &Rc::default()),
+                sampler: BatchSampler::new(crate::config::Schedule::Random, 2, 1),
+                rng: <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0),
+                observer,
+            })
+            .collect();
+        let mut ends = 0;
+        let done = control_pool(members, 2, limits, &mut |_, _, _| {
+            ends += 1;
+            if ends == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
+        assert!(done.is_none());
+        assert_eq!(ends, 3);
+        // The third ended at step 100 with the fourth beside it, which had made its first check
+        // only; the fifth never entered.
+        assert_eq!(observers[2].checks, [0, 100]);
+        assert_eq!(observers[3].checks, [0]);
+        assert!(observers[4].checks.is_empty());
     }
 
     #[test]

@@ -55,10 +55,11 @@ use crate::engine::IterateState;
 use crate::error::ConfigError;
 use crate::metrics::{IterateMetrics, LimitPoint};
 use autoencoder::Autoencoder;
-use control::{Limits, Member, control, control_group};
+use control::{Limits, Member, control, control_pool};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use std::ops::ControlFlow;
 
 /// A run whose squared norm exceeds this (a norm of 1e10, where every minimum has norm 1) has
 /// diverged.
@@ -193,12 +194,11 @@ pub fn run_observed(
     Ok(result)
 }
 
-/// The number of runs [`run_group`] steps together best on this project's machine (see
-/// `benches/README.md`, "Session 7: packed runs at b = n - 1"): callers that have many runs of
-/// one configuration hand them over in groups of this size.
+/// The number of runs [`run_group`] steps at once (see `benches/README.md`, "Session 7: packed
+/// runs at b = n - 1"): the lanes of its pool.
 ///
 /// It is the number of runs the reduced engine packs into one vector register at `b = n - 1`
-/// under the Random schedule (four, with AVX2). Other runs of a group are advanced one after
+/// under the Random schedule (four, with AVX2). Other runs in the lanes are advanced one after
 /// the other, stretch by stretch, which costs nothing over running them alone.
 pub const GROUP_SIZE: usize = crate::engine::PACKED_LANES;
 
@@ -208,22 +208,22 @@ pub const GROUP_SIZE: usize = crate::engine::PACKED_LANES;
 /// Each result, and every call each observer receives, is exactly that of
 /// [`run_observed`]`(config, seed, runs[i].0, runs[i].1)`: the runs share only their
 /// configuration, and the grouping changes the order in which their instructions are issued,
-/// nothing they compute. With the reduced engine at `b = n - 1` under the Random schedule,
-/// four runs at a time take their steps in the places of one vector register where the
-/// processor has AVX2 (see [`GROUP_SIZE`]); all other runs take each stretch of steps one after
-/// the other.
-/// A run that finishes (converges, diverges, spends its budget) leaves the group and the others
-/// go on. A run whose data or initial point is refused gets its error and the others run; an
-/// invalid configuration gives every run its error. Any number of runs is accepted; an empty
-/// slice gives an empty result.
+/// nothing they compute. The runs go through a pool of [`GROUP_SIZE`] lanes: they enter in
+/// order, and a run that finishes (converges, diverges, spends its budget) leaves its lane to
+/// the next, so runs of very different lengths keep the lanes full. With the reduced engine at
+/// `b = n - 1` under the Random schedule, the runs in the lanes take their steps in the places
+/// of one vector register where the processor has AVX2; all other runs take each stretch of
+/// steps one after the other. A run whose data or initial point is refused gets its error and
+/// the others run; an invalid configuration gives every run its error. Any number of runs is
+/// accepted; an empty slice gives an empty result.
 pub fn run_group(
     config: &RunConfig,
     seed: u64,
     runs: &mut [(u64, &mut dyn Observer)],
 ) -> Vec<Result<RunResult, ConfigError>> {
-    match group(config, seed, runs, None) {
+    match run_group_interruptible(config, seed, runs, &Interrupt::new()) {
         Ok(results) => results,
-        // Without an interrupt there is nothing to request.
+        // Nobody holds the interrupt, so nobody can request it.
         Err(Interrupted) => unreachable!("a group without an interrupt was interrupted"),
     }
 }
@@ -236,20 +236,39 @@ pub fn run_group_interruptible(
     runs: &mut [(u64, &mut dyn Observer)],
     interrupt: &Interrupt,
 ) -> Result<Vec<Result<RunResult, ConfigError>>, Interrupted> {
-    group(config, seed, runs, Some(interrupt))
+    let mut results: Vec<Option<Result<RunResult, ConfigError>>> = runs.iter().map(|_| None).collect();
+    run_group_each(config, seed, runs, interrupt, &mut |position, result| {
+        results[position] = Some(result);
+        ControlFlow::Continue(())
+    })?;
+    Ok(results
+        .into_iter()
+        .map(|result| result.expect("every run of a finished group has a result"))
+        .collect())
 }
 
-fn group(
+/// [`run_group_interruptible`] that hands each run's result to `on_result`, with the run's
+/// position in `runs`, the moment the run finishes (errors first, before any run steps), rather
+/// than all at the end: a caller stores and counts finished runs while the others go on.
+/// Every run gets exactly one call, in no promised order, unless the interrupt is requested or
+/// `on_result` breaks: then the runs not yet finished get none, and the call returns
+/// `Err(Interrupted)`.
+pub fn run_group_each(
     config: &RunConfig,
     seed: u64,
     runs: &mut [(u64, &mut dyn Observer)],
-    interrupt: Option<&Interrupt>,
-) -> Result<Vec<Result<RunResult, ConfigError>>, Interrupted> {
+    interrupt: &Interrupt,
+    on_result: &mut dyn FnMut(usize, Result<RunResult, ConfigError>) -> ControlFlow<()>,
+) -> Result<(), Interrupted> {
     if let Err(error) = config.validate() {
-        return Ok(runs.iter().map(|_| Err(error.clone())).collect());
+        for position in 0..runs.len() {
+            if on_result(position, Err(error.clone())).is_break() {
+                return Err(Interrupted);
+            }
+        }
+        return Ok(());
     }
-    let interrupted = || interrupt.is_some_and(Interrupt::is_requested);
-    if interrupted() {
+    if interrupt.is_requested() {
         return Err(Interrupted);
     }
     // Each run's data, initial point and generator, drawn as `run_observed` draws them.
@@ -263,11 +282,10 @@ fn group(
             Ok((data, w0))
         })
         .collect();
-    let mut results: Vec<Option<Result<RunResult, ConfigError>>> = Vec::with_capacity(runs.len());
     let mut members = Vec::with_capacity(runs.len());
-    let mut slots = Vec::with_capacity(runs.len());
+    let mut positions = Vec::with_capacity(runs.len());
     let each = prepared.iter().zip(rngs).zip(runs.iter_mut()).enumerate();
-    for (slot, ((prepared, rng), (_, observer))) in each {
+    for (position, ((prepared, rng), (_, observer))) in each {
         let built = prepared.as_ref().map_err(Clone::clone).and_then(|(data, w0)| {
             Ok(Member {
                 problem: Autoencoder::new(config, data, w0)?,
@@ -279,29 +297,32 @@ fn group(
         match built {
             Ok(member) => {
                 members.push(member);
-                slots.push(slot);
-                results.push(None);
+                positions.push(position);
             }
-            Err(error) => results.push(Some(Err(error))),
+            Err(error) => {
+                if on_result(position, Err(error)).is_break() {
+                    return Err(Interrupted);
+                }
+            }
         }
     }
     let limits = Limits {
         max_steps: config.max_steps,
         check_every: config.check_every,
         grad_tol: config.grad_tol,
-        interrupt,
+        interrupt: Some(interrupt),
     };
-    let endings = control_group(&mut members, limits).ok_or(Interrupted)?;
-    for ((member, ending), slot) in members.into_iter().zip(endings).zip(slots) {
-        if interrupted() {
-            return Err(Interrupted);
+    let mut on_end = |member: usize, ended: Member<'_, Autoencoder<'_>>, ending| {
+        // Measuring a final iterate can take long at large sizes: the interrupt is read first.
+        if interrupt.is_requested() {
+            return ControlFlow::Break(());
         }
-        let mut result = member.problem.finish(ending);
+        let mut result = ended.problem.finish(ending);
         result.seed = seed;
-        result.run_index = indices[slot];
-        results[slot] = Some(Ok(result));
-    }
-    Ok(results.into_iter().flatten().collect())
+        result.run_index = indices[positions[member]];
+        on_result(positions[member], Ok(result))
+    };
+    control_pool(members, GROUP_SIZE, limits, &mut on_end).ok_or(Interrupted)
 }
 
 /// Runs SGD on given data from a given `w0`, drawing batches from `rng`, reporting to

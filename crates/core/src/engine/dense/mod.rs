@@ -55,11 +55,6 @@ impl<'a> DenseEngine<'a> {
             arch: pulp::Arch::new(),
         }
     }
-
-    fn coords(&self) -> Vec<f64> {
-        let u: Col<f64> = self.data.matrix().transpose() * ColRef::from_slice(&self.w);
-        u.iter().copied().collect()
-    }
 }
 
 impl Engine for DenseEngine<'_> {
@@ -86,6 +81,11 @@ impl Engine for DenseEngine<'_> {
             return orthonormal_stationarity(self.activation, &u, perp, updates);
         }
         ambient_stationarity(self.data, self.activation, &self.w, updates)
+    }
+
+    fn coords(&self) -> Vec<f64> {
+        let u: Col<f64> = self.data.matrix().transpose() * ColRef::from_slice(&self.w);
+        u.iter().copied().collect()
     }
 
     fn state(&self) -> IterateState {

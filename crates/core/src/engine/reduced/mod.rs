@@ -228,10 +228,6 @@ impl<'a> ReducedEngine<'a> {
         vj * if self.activation.is_active(vj) { self.scales.active } else { self.scales.passive }
     }
 
-    fn coords(&self) -> Vec<f64> {
-        (0..self.v.len()).map(|j| self.coordinate(j)).collect()
-    }
-
     fn perp(&self) -> f64 {
         self.scales.passive * self.q
     }
@@ -495,6 +491,10 @@ impl Engine for ReducedEngine<'_> {
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {
         orthonormal_stationarity(self.activation, &self.coords(), self.perp().abs(), updates)
+    }
+
+    fn coords(&self) -> Vec<f64> {
+        (0..self.v.len()).map(|j| self.coordinate(j)).collect()
     }
 
     fn state(&self) -> IterateState {
