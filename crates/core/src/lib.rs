@@ -61,6 +61,7 @@ pub mod error;
 pub mod hessian;
 pub mod metrics;
 pub mod model;
+pub mod neurons;
 pub mod run;
 pub mod trajectory;
 

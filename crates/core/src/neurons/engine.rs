@@ -1,0 +1,226 @@
+//! SGD engines for `k` neurons: [`DenseNeurons`] keeps `W` in ambient coordinates and works for
+//! any data (a step costs O(b k d)); [`ReducedNeurons`] is for orthonormal data and works in
+//! data coordinates, with a step cost that does not grow with `d`.
+//!
+//! **The reduced step.** Write `U = W X` (`k x n`, column `u_i = W x_i`) and `W_perp = W (I -
+//! X X^T)` for the part of the rows orthogonal to the data span, and `h = eta / b`. With the
+//! gradient of the [parent module](super), `x_i^T X = e_i^T` and `r_i^T X = e_i^T - a_i^T U`
+//! give, for a batch `B` (a member drawn `c_i` times counts `c_i` times),
+//!
+//! ```text
+//! A_B    = sum_{i in B} c_i a_i a_i^T                         (k x k)
+//! M      = W W^T = U U^T + W_perp W_perp^T                    (k x k)
+//! U      <- (I - h A_B) U + h sum_{i in B} c_i (a_i + s_i * (u_i - M a_i)) e_i^T
+//! W_perp <- (I - h A_B) W_perp
+//! ```
+//!
+//! (`*` entrywise). The complement therefore only ever moves by a `k x k` linear map: the engine
+//! keeps `W_perp = T W_perp(0)` as the product `T` of those maps and `P = W_perp(0) W_perp(0)^T`,
+//! so that `W_perp W_perp^T = T P T^T`, and never stores the complement per coordinate. A step
+//! costs O(k^2 n + b k^2). For `k = 1` this is the single neuron's step of
+//! [`crate::engine::ReducedEngine`], without its lazy scales.
+//!
+//! Both engines draw batches from the shared [`BatchSampler`], so fed the same random stream
+//! they follow the same trajectory up to rounding (tested in `tests/neurons.rs`). Engines only
+//! step and report the iterate; when to stop and what to measure is not theirs.
+
+use super::{Neurons, dot};
+use crate::batch::Batch;
+use crate::config::Activation;
+use crate::data::Data;
+use crate::error::ConfigError;
+
+/// One SGD engine for `k` neurons.
+pub trait NeuronsEngine {
+    /// `"dense"` or `"reduced"`.
+    fn name(&self) -> &'static str;
+
+    /// One SGD step `W <- W - eta * mean_{i in batch} grad l_i(W)`.
+    fn step(&mut self, batch: &Batch<'_>);
+
+    /// The data coordinates `U = W X`, `k x n`, row by row (row `j` is `<w_j, x_i>` over `i`).
+    fn coords(&self) -> Vec<f64>;
+
+    /// The current weights in ambient coordinates. Costs O(k n d) (reduced) or O(k d) (dense).
+    fn weights(&self) -> Neurons;
+}
+
+/// `W` in ambient coordinates, on any data.
+#[derive(Debug, Clone)]
+pub struct DenseNeurons<'d> {
+    data: &'d Data,
+    activation: Activation,
+    eta: f64,
+    w: Neurons,
+}
+
+impl<'d> DenseNeurons<'d> {
+    /// Starts at `w0` on `data`; an error when the rows do not have the data's dimension.
+    pub fn new(data: &'d Data, activation: Activation, eta: f64, w0: Neurons) -> Result<Self, ConfigError> {
+        super::fits(data, &w0)?;
+        Ok(Self { data, activation, eta, w: w0 })
+    }
+}
+
+impl NeuronsEngine for DenseNeurons<'_> {
+    fn name(&self) -> &'static str {
+        "dense"
+    }
+
+    fn step(&mut self, batch: &Batch<'_>) {
+        let g = super::counted_gradient(self.data, self.activation, &self.w, batch);
+        for (w, g) in self.w.w.iter_mut().zip(g) {
+            *w -= self.eta * g;
+        }
+    }
+
+    fn coords(&self) -> Vec<f64> {
+        (0..self.w.k).flat_map(|j| self.data.coords(self.w.row(j))).collect()
+    }
+
+    fn weights(&self) -> Neurons {
+        self.w.clone()
+    }
+}
+
+/// `W` in data coordinates on orthonormal data, with the complement kept as a `k x k` map
+/// (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct ReducedNeurons<'d> {
+    data: &'d Data,
+    activation: Activation,
+    eta: f64,
+    k: usize,
+    /// `U`, `k x n`, row by row.
+    u: Vec<f64>,
+    /// `T`, `k x k`, row by row: `W_perp = T W_perp(0)`.
+    t: Vec<f64>,
+    /// `W_perp(0) W_perp(0)^T`, `k x k`.
+    p0: Vec<f64>,
+    /// `W_perp(0)`, row by row, for [`NeuronsEngine::weights`] only.
+    perp0: Vec<f64>,
+}
+
+impl<'d> ReducedNeurons<'d> {
+    /// Starts at `w0` on orthonormal `data`; an error when the data is not orthonormal or the
+    /// rows do not have its dimension.
+    pub fn new(data: &'d Data, activation: Activation, eta: f64, w0: &Neurons) -> Result<Self, ConfigError> {
+        super::fits(data, w0)?;
+        if !data.is_orthonormal() {
+            return Err(ConfigError::new(
+                "engine",
+                "reduced",
+                format!(
+                    "needs orthonormal data; this data has max |X^T X - I| = {:.3e} (use dense or auto)",
+                    data.orthonormality_error()
+                ),
+            ));
+        }
+        let (k, n, d) = (w0.k, data.n(), data.d());
+        let u: Vec<f64> = (0..k).flat_map(|j| data.coords(w0.row(j))).collect();
+        let mut perp0 = w0.w.clone();
+        for j in 0..k {
+            let projection = data.combine(&u[j * n..(j + 1) * n]);
+            for (p, q) in perp0[j * d..(j + 1) * d].iter_mut().zip(projection) {
+                *p -= q;
+            }
+        }
+        let p0 = (0..k * k).map(|jm| dot(&perp0[jm / k * d..][..d], &perp0[jm % k * d..][..d])).collect();
+        let t = (0..k * k).map(|jm| if jm / k == jm % k { 1.0 } else { 0.0 }).collect();
+        Ok(Self { data, activation, eta, k, u, t, p0, perp0 })
+    }
+
+    /// `M = U U^T + T P T^T`, `k x k`.
+    fn gram(&self) -> Vec<f64> {
+        let (k, n) = (self.k, self.data.n());
+        let tp: Vec<f64> = (0..k * k)
+            .map(|jm| (0..k).map(|l| self.t[jm / k * k + l] * self.p0[l * k + jm % k]).sum())
+            .collect();
+        (0..k * k)
+            .map(|jm| {
+                let (j, m) = (jm / k, jm % k);
+                let data_part = dot(&self.u[j * n..(j + 1) * n], &self.u[m * n..(m + 1) * n]);
+                let perp_part: f64 = (0..k).map(|l| tp[j * k + l] * self.t[m * k + l]).sum();
+                data_part + perp_part
+            })
+            .collect()
+    }
+
+    /// `(I - h A) Y` for `Y` with `k` rows of length `len`, row by row.
+    fn shrink(&self, y: &[f64], len: usize, h: f64, a: &[f64]) -> Vec<f64> {
+        let k = self.k;
+        let mut out = y.to_vec();
+        for j in 0..k {
+            for l in 0..k {
+                let factor = h * a[j * k + l];
+                if factor != 0.0 {
+                    for (o, &v) in out[j * len..(j + 1) * len].iter_mut().zip(&y[l * len..(l + 1) * len]) {
+                        *o -= factor * v;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl NeuronsEngine for ReducedNeurons<'_> {
+    fn name(&self) -> &'static str {
+        "reduced"
+    }
+
+    fn step(&mut self, batch: &Batch<'_>) {
+        let (k, n) = (self.k, self.data.n());
+        let h = self.eta / batch.size as f64;
+        let m = self.gram();
+        let mut a_batch = vec![0.0; k * k];
+        // The additive part, from the iterate before the step.
+        let mut added: Vec<(usize, Vec<f64>)> = Vec::with_capacity(batch.members.len());
+        for (place, &i) in batch.members.iter().enumerate() {
+            let count = f64::from(batch.count(place));
+            let ui: Vec<f64> = (0..k).map(|j| self.u[j * n + i]).collect();
+            let a: Vec<f64> = ui.iter().map(|&z| self.activation.value(z)).collect();
+            let s: Vec<f64> = ui.iter().map(|&z| self.activation.derivative(z)).collect();
+            for j in 0..k {
+                for l in 0..k {
+                    a_batch[j * k + l] += count * a[j] * a[l];
+                }
+            }
+            let column: Vec<f64> = (0..k)
+                .map(|j| {
+                    let ma: f64 = (0..k).map(|l| m[j * k + l] * a[l]).sum();
+                    count * (a[j] + s[j] * (ui[j] - ma))
+                })
+                .collect();
+            added.push((i, column));
+        }
+        let mut u = self.shrink(&self.u, n, h, &a_batch);
+        for (i, column) in added {
+            for (j, c) in column.into_iter().enumerate() {
+                u[j * n + i] += h * c;
+            }
+        }
+        self.u = u;
+        self.t = self.shrink(&self.t, k, h, &a_batch);
+    }
+
+    fn coords(&self) -> Vec<f64> {
+        self.u.clone()
+    }
+
+    fn weights(&self) -> Neurons {
+        let (k, n, d) = (self.k, self.data.n(), self.data.d());
+        let mut w = Vec::with_capacity(k * d);
+        for j in 0..k {
+            let mut row = self.data.combine(&self.u[j * n..(j + 1) * n]);
+            for l in 0..k {
+                let factor = self.t[j * k + l];
+                for (r, &p) in row.iter_mut().zip(&self.perp0[l * d..(l + 1) * d]) {
+                    *r += factor * p;
+                }
+            }
+            w.extend(row);
+        }
+        Neurons { k, d, w }
+    }
+}
