@@ -13,9 +13,11 @@ mod common;
 use aesgd_core::Activation;
 use aesgd_core::batch::BatchSampler;
 use aesgd_core::data::Data;
+use aesgd_core::engine::UpdateSet;
 use aesgd_core::neurons::{
-    DenseNeurons, Neurons, NeuronsEngine, ReducedNeurons, batch_gradient, check_neuron_count, draw_init,
-    full_gradient, hessian, hessian_eigenvalues, hessian_trace, loss, minimum_loss,
+    DenseNeurons, Neurons, NeuronsEngine, NeuronsMetrics, ReducedNeurons, batch_gradient, check_neuron_count,
+    draw_init, full_gradient, hessian, hessian_eigenvalues, hessian_trace, linear_gd_limit, loss,
+    minimum_loss,
 };
 use aesgd_core::run::run_rng;
 use aesgd_core::{DataSpec, RunConfig, Schedule};
@@ -309,4 +311,155 @@ fn the_reduced_engine_refuses_data_that_is_not_orthonormal() {
     assert!(e.contains("engine") && e.contains("orthonormal"), "{e}");
     assert!(DenseNeurons::new(&data, Activation::Relu, 0.1, weights(2, 4, 0)).is_err());
     assert!(draw_init(usize::MAX, 3, 1.0, &mut rng(0)).is_err());
+}
+
+/// `max` over the windows of an update set of the model's window gradient norm, by brute force.
+fn brute_stationarity(data: &Data, act: Activation, w: &Neurons, updates: UpdateSet) -> f64 {
+    let n = data.n();
+    let windows: Vec<Vec<usize>> = match updates {
+        UpdateSet::FullBatch => vec![(0..n).collect()],
+        UpdateSet::EverySample => (0..n).map(|i| vec![i]).collect(),
+        // The cyclic schedule's windows start at the multiples of gcd(n, b).
+        UpdateSet::CyclicWindows { batch } => {
+            let gcd = (1..=batch).rev().find(|&g| n.is_multiple_of(g) && batch.is_multiple_of(g)).unwrap();
+            (0..n).step_by(gcd).map(|s| (0..batch).map(|t| (s + t) % n).collect()).collect()
+        }
+    };
+    windows
+        .iter()
+        .map(|window| batch_gradient(data, act, w, window).unwrap().iter().map(|x| x * x).sum::<f64>().sqrt())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn the_stationarity_measure_of_both_engines_is_the_largest_window_gradient() {
+    let (n, d) = (6, 9);
+    let sets = [
+        UpdateSet::FullBatch,
+        UpdateSet::EverySample,
+        UpdateSet::CyclicWindows { batch: 2 },
+        UpdateSet::CyclicWindows { batch: 4 },
+    ];
+    for act in ACTIVATIONS {
+        for k in [1, 2, 4] {
+            let mut g = run_rng(k as u64, 2);
+            let data = Data::random_orthonormal(n, d, &mut g).unwrap();
+            let w0 = draw_init(k, d, 1.0, &mut g).unwrap();
+            let mut dense = DenseNeurons::new(&data, act, 0.1, w0.clone()).unwrap();
+            let mut reduced = ReducedNeurons::new(&data, act, 0.1, &w0).unwrap();
+            let (mut sa, mut sb) =
+                (BatchSampler::new(Schedule::Random, n, 2), BatchSampler::new(Schedule::Random, n, 2));
+            let (mut ra, mut rb) = (run_rng(9, 9), run_rng(9, 9));
+            for steps in [0, 30, 3000] {
+                for _ in 0..steps {
+                    dense.step(&sa.next(&mut ra));
+                    reduced.step(&sb.next(&mut rb));
+                }
+                for updates in sets {
+                    let brute = brute_stationarity(&data, act, &dense.weights(), updates);
+                    for engine in [&dense as &dyn NeuronsEngine, &reduced] {
+                        let got = engine.stationarity(updates);
+                        assert!(
+                            (got - brute).abs() <= 1e-9 * brute + 1e-14,
+                            "{act:?}, k = {k}, {steps} steps, {updates:?}, {}: {got:e} vs {brute:e}",
+                            engine.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // On other data the dense engine reads the model's gradients.
+    let data = gaussian_data(4, 5, 3);
+    let w = weights(2, 5, 8);
+    let dense = DenseNeurons::new(&data, Activation::Relu, 0.1, w.clone()).unwrap();
+    let brute = brute_stationarity(&data, Activation::Relu, &w, UpdateSet::EverySample);
+    assert_eq!(dense.stationarity(UpdateSet::EverySample), brute);
+}
+
+#[test]
+fn at_a_minimum_the_measure_is_zero_to_rounding() {
+    let (n, d) = (5, 8);
+    let q = random_rotation(d, 2);
+    for data in [Data::basis(n, d).unwrap(), rotated_data(&q, n)] {
+        for k in [1, 2, 5] {
+            let at = on_points(&data, &(0..k).map(|j| (3 * j + 1) % n).collect::<Vec<_>>());
+            for act in ACTIVATIONS {
+                let dense = DenseNeurons::new(&data, act, 0.1, at.clone()).unwrap();
+                let reduced = ReducedNeurons::new(&data, act, 0.1, &at).unwrap();
+                for updates in
+                    [UpdateSet::FullBatch, UpdateSet::EverySample, UpdateSet::CyclicWindows { batch: 3 }]
+                {
+                    for engine in [&dense as &dyn NeuronsEngine, &reduced] {
+                        let g = engine.stationarity(updates);
+                        assert!(g < 1e-14, "{act:?}, k = {k}, {updates:?}, {}: {g:e}", engine.name());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn metrics_name_supports_selections_collisions_and_dead_neurons() {
+    // n = 5, k = 4: neurons on points 3 and 3 (a collision), one on 0 and 2 (support 2), one
+    // with every coordinate negative (dead for ReLU).
+    let u = [
+        0.0, 0.0, 0.0, 0.9, 1e-9, //
+        0.0, 0.0, 0.0, 0.4, 0.0, //
+        0.7, 0.0, -0.6, 0.0, 0.0, //
+        -0.1, -0.2, -0.3, -0.4, -0.5,
+    ];
+    let relu = NeuronsMetrics::of(&u, 4, Activation::Relu, 1e-6);
+    assert_eq!(relu.supports, [1, 1, 2, 5]);
+    assert_eq!(relu.selected, [Some(3), Some(3), None, None]);
+    assert_eq!((relu.selected_points.clone(), relu.distinct_selected, relu.collisions), (None, 1, 1));
+    assert_eq!(relu.dead_neurons, 1);
+    let expected: Vec<f64> = (0..5).map(|i| (0..4).map(|j| u[j * 5 + i] * u[j * 5 + i]).sum()).collect();
+    assert_eq!(relu.projection_diagonal, expected);
+    let linear = NeuronsMetrics::of(&u, 4, Activation::Linear, 1e-6);
+    assert_eq!(linear.dead_neurons, 0);
+    // Three neurons on three distinct points: every neuron selects, sorted.
+    let u = [0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    let m = NeuronsMetrics::of(&u, 3, Activation::Relu, 1e-6);
+    assert_eq!(
+        (m.selected_points, m.distinct_selected, m.collisions, m.dead_neurons),
+        (Some(vec![0, 2, 3]), 3, 0, 0)
+    );
+    // A dead neuron with one negative coordinate selects nothing; for the linear one it does.
+    let u = [-0.5, 0.0, 0.0];
+    assert_eq!(NeuronsMetrics::of(&u, 1, Activation::Relu, 1e-6).selected, [None]);
+    assert_eq!(NeuronsMetrics::of(&u, 1, Activation::Linear, 1e-6).selected, [Some(0)]);
+}
+
+#[test]
+fn full_batch_linear_descent_ends_at_the_predicted_projection_and_in_the_span_at_the_polar_factor() {
+    let n = 6;
+    for (d, k) in [(6, 2), (6, 3), (11, 2), (11, 4)] {
+        let mut g = run_rng(d as u64, k as u64);
+        let data = Data::random_orthonormal(n, d, &mut g).unwrap();
+        let w0 = draw_init(k, d, 1.0, &mut g).unwrap();
+        let mut engine = DenseNeurons::new(&data, Activation::Linear, 0.5, w0).unwrap();
+        let limit = linear_gd_limit(&engine.coords(), k).expect("full rank");
+        let mut sampler = BatchSampler::new(Schedule::Random, n, n);
+        for _ in 0..20_000 {
+            engine.step(&sampler.next(&mut g));
+        }
+        let u = engine.coords();
+        let utu: Vec<f64> =
+            (0..n * n).map(|e| (0..k).map(|j| u[j * n + e / n] * u[j * n + e % n]).sum()).collect();
+        assert!(max_abs_diff(&utu, &limit.projection) < 1e-9, "d = {d}, k = {k}");
+        let diagonal = NeuronsMetrics::of(&u, k, Activation::Linear, 1e-6).projection_diagonal;
+        let predicted: Vec<f64> = (0..n).map(|i| limit.projection[i * n + i]).collect();
+        assert!(max_abs_diff(&diagonal, &predicted) < 1e-9);
+        assert!((predicted.iter().sum::<f64>() - k as f64).abs() < 1e-12, "a rank-k projection");
+        let gap = max_abs_diff(&u, &limit.polar);
+        if d == n {
+            assert!(gap < 1e-9, "in the span the limit is the polar factor: {gap:e}");
+        } else {
+            // Outside it the rows rotate within the subspace: not the polar factor.
+            assert!(gap > 1e-6, "d = {d}, k = {k}: {gap:e}");
+        }
+    }
+    assert!(linear_gd_limit(&[1.0, 2.0, 2.0, 4.0], 2).is_none(), "rank one");
 }

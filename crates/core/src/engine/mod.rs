@@ -19,6 +19,7 @@ pub use dense::DenseEngine;
 pub use reduced::ReducedEngine;
 pub(crate) use reduced::{GroupMember, PACKED_LANES, advance_group};
 pub use stationarity::UpdateSet;
+pub(crate) use stationarity::window_starts;
 
 use crate::batch::{Batch, BatchSampler, Lookahead};
 use rand::rngs::ChaCha8Rng;

@@ -51,7 +51,7 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// The start of every cyclic window of size `b` over `n` points.
-fn window_starts(n: usize, b: usize) -> impl Iterator<Item = usize> {
+pub(crate) fn window_starts(n: usize, b: usize) -> impl Iterator<Item = usize> {
     (0..n).step_by(gcd(n, b).max(1))
 }
 

@@ -28,6 +28,7 @@ use super::{Neurons, dot};
 use crate::batch::Batch;
 use crate::config::Activation;
 use crate::data::Data;
+use crate::engine::UpdateSet;
 use crate::error::ConfigError;
 
 /// One SGD engine for `k` neurons.
@@ -43,6 +44,10 @@ pub trait NeuronsEngine {
 
     /// The current weights in ambient coordinates. Costs O(k n d) (reduced) or O(k d) (dense).
     fn weights(&self) -> Neurons;
+
+    /// The stationarity measure of the update in use ([`super::orthonormal_stationarity`]):
+    /// the largest norm of a batch gradient the schedule can draw.
+    fn stationarity(&self, updates: UpdateSet) -> f64;
 }
 
 /// `W` in ambient coordinates, on any data.
@@ -80,6 +85,25 @@ impl NeuronsEngine for DenseNeurons<'_> {
 
     fn weights(&self) -> Neurons {
         self.w.clone()
+    }
+
+    fn stationarity(&self, updates: UpdateSet) -> f64 {
+        if !self.data.is_orthonormal() {
+            return super::ambient_stationarity(self.data, self.activation, &self.w, updates)
+                .expect("weights that fit the data, checked when the engine was built");
+        }
+        // The parts of the rows outside the data span, formed directly (not as W W^T - U U^T).
+        let (k, n, d) = (self.w.k, self.data.n(), self.data.d());
+        let u = self.coords();
+        let mut perp = self.w.w.clone();
+        for j in 0..k {
+            for (p, q) in perp[j * d..(j + 1) * d].iter_mut().zip(self.data.combine(&u[j * n..(j + 1) * n])) {
+                *p -= q;
+            }
+        }
+        let gram: Vec<f64> =
+            (0..k * k).map(|jm| dot(&perp[jm / k * d..][..d], &perp[jm % k * d..][..d])).collect();
+        super::orthonormal_stationarity(self.activation, k, &u, &gram, updates)
     }
 }
 
@@ -130,18 +154,23 @@ impl<'d> ReducedNeurons<'d> {
         Ok(Self { data, activation, eta, k, u, t, p0, perp0 })
     }
 
-    /// `M = U U^T + T P T^T`, `k x k`.
-    fn gram(&self) -> Vec<f64> {
-        let (k, n) = (self.k, self.data.n());
+    /// `W_perp W_perp^T = T P T^T`, `k x k`.
+    fn perp_gram(&self) -> Vec<f64> {
+        let k = self.k;
         let tp: Vec<f64> = (0..k * k)
             .map(|jm| (0..k).map(|l| self.t[jm / k * k + l] * self.p0[l * k + jm % k]).sum())
             .collect();
+        (0..k * k).map(|jm| (0..k).map(|l| tp[jm / k * k + l] * self.t[jm % k * k + l]).sum()).collect()
+    }
+
+    /// `M = W W^T = U U^T + T P T^T`, `k x k`.
+    fn gram(&self) -> Vec<f64> {
+        let (k, n) = (self.k, self.data.n());
+        let perp = self.perp_gram();
         (0..k * k)
             .map(|jm| {
                 let (j, m) = (jm / k, jm % k);
-                let data_part = dot(&self.u[j * n..(j + 1) * n], &self.u[m * n..(m + 1) * n]);
-                let perp_part: f64 = (0..k).map(|l| tp[j * k + l] * self.t[m * k + l]).sum();
-                data_part + perp_part
+                dot(&self.u[j * n..(j + 1) * n], &self.u[m * n..(m + 1) * n]) + perp[jm]
             })
             .collect()
     }
@@ -222,5 +251,9 @@ impl NeuronsEngine for ReducedNeurons<'_> {
             w.extend(row);
         }
         Neurons { k, d, w }
+    }
+
+    fn stationarity(&self, updates: UpdateSet) -> f64 {
+        super::orthonormal_stationarity(self.activation, self.k, &self.u, &self.perp_gram(), updates)
     }
 }

@@ -58,9 +58,15 @@ use faer::Side;
 
 mod engine;
 mod hessian;
+mod limit;
+mod metrics;
+mod stationarity;
 
 pub use engine::{DenseNeurons, NeuronsEngine, ReducedNeurons};
 pub use hessian::{hessian, hessian_eigenvalues, hessian_trace};
+pub use limit::{LinearLimit, linear_gd_limit};
+pub use metrics::NeuronsMetrics;
+pub use stationarity::{ambient_stationarity, orthonormal_stationarity};
 
 /// The weights of `k` tied neurons, `W` in `R^{k x d}` stored row by row (row `j` is
 /// `w_j`): checked once, so that every function here can rely on the shape.
