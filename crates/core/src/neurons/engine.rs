@@ -45,6 +45,10 @@ pub trait NeuronsEngine {
     /// The current weights in ambient coordinates. Costs O(k n d) (reduced) or O(k d) (dense).
     fn weights(&self) -> Neurons;
 
+    /// `||W||_F^2`, the quantity of the divergence rule. Costs O(k d) (dense) or O(k n + k^2)
+    /// (reduced).
+    fn norm_sq(&self) -> f64;
+
     /// The stationarity measure of the update in use ([`super::orthonormal_stationarity`]):
     /// the largest norm of a batch gradient the schedule can draw.
     fn stationarity(&self, updates: UpdateSet) -> f64;
@@ -85,6 +89,10 @@ impl NeuronsEngine for DenseNeurons<'_> {
 
     fn weights(&self) -> Neurons {
         self.w.clone()
+    }
+
+    fn norm_sq(&self) -> f64 {
+        dot(&self.w.w, &self.w.w)
     }
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {
@@ -251,6 +259,11 @@ impl NeuronsEngine for ReducedNeurons<'_> {
             w.extend(row);
         }
         Neurons { k, d, w }
+    }
+
+    fn norm_sq(&self) -> f64 {
+        let perp = self.perp_gram();
+        dot(&self.u, &self.u) + (0..self.k).map(|j| perp[j * self.k + j]).sum::<f64>()
     }
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {

@@ -281,21 +281,45 @@ pub fn full_gradient(
 /// activation); `(sum_i ||x_i||^2 - the k largest eigenvalues of X^T X) / (2n)` for the linear
 /// activation on any data; `None` for ReLU on other data. An error for a `k` outside `1..=n`.
 pub fn minimum_loss(data: &Data, activation: Activation, k: usize) -> Result<Option<f64>, ConfigError> {
+    Ok(minimum_loss_and_stationary_gap(data, activation, k)?.0)
+}
+
+/// `L*` ([`minimum_loss`]) and the smallest loss gap of a stationary point that is not a global
+/// minimum, where known; the convergence rule counts an iterate as a minimum when its gap is
+/// at most half the latter.
+///
+/// For the linear activation the stationary points are the `W` whose `W^T W` restricted to the
+/// data is an orthogonal projection onto a span of `r <= k` eigenvectors of `X X^T` (and whose
+/// part outside the span is orthogonal to it in the sense `U U^T W_perp = 0`): on orthonormal
+/// data, where every eigenvalue is 1, the gap is `(k - r) / (2n)`, so the smallest nonzero gap
+/// is `1 / (2n)`; on other data it is `(lambda_k - lambda_{k+1}) / (2n)` (swapping the `k`-th
+/// eigenvector for the next), unknown (`None`) when they tie. For ReLU on orthonormal data the
+/// gap `1 / (2n)` is that of every stationary point built here (a dead neuron, two neurons on
+/// one point, several neurons sharing a set of points as a lower-rank projection) and is
+/// assumed, not proven, to be the smallest; on other data nothing is known.
+pub fn minimum_loss_and_stationary_gap(
+    data: &Data,
+    activation: Activation,
+    k: usize,
+) -> Result<(Option<f64>, Option<f64>), ConfigError> {
     let n = data.n();
     check_neuron_count(k, n)?;
+    let two_n = (2 * n) as f64;
     if data.is_orthonormal() {
-        return Ok(Some((n - k) as f64 / (2 * n) as f64));
+        return Ok((Some((n - k) as f64 / two_n), Some(1.0 / two_n)));
     }
     if activation == Activation::Relu {
-        return Ok(None);
+        return Ok((None, None));
     }
     let x = data.matrix();
     let gram = x.transpose() * x;
     let mut values = gram.self_adjoint_eigenvalues(Side::Lower).map_err(|e| {
         ConfigError::new("data", format!("{e:?}"), "must give a Gram matrix whose eigenvalues converge")
     })?;
-    values.sort_by(f64::total_cmp);
-    let top: f64 = values.iter().rev().take(k).sum();
+    values.sort_by(|a, b| b.total_cmp(a));
+    let top: f64 = values.iter().take(k).sum();
     let total: f64 = data.norms_sq().iter().sum();
-    Ok(Some((total - top).max(0.0) / (2 * n) as f64))
+    let next = values.get(k).copied().unwrap_or(0.0).max(0.0);
+    let gap = values[k - 1] - next;
+    Ok((Some((total - top).max(0.0) / two_n), (gap > 1e-12 * values[0].abs()).then_some(gap / two_n)))
 }

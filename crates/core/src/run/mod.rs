@@ -43,9 +43,11 @@
 mod autoencoder;
 mod control;
 mod interrupt;
+mod neurons;
 mod observe;
 
 pub use interrupt::{Interrupt, Interrupted, POLL_WORK, poll_steps};
+pub use neurons::{NeuronsRunResult, run_neurons};
 pub use observe::{NoObserver, Observer};
 
 use crate::batch::BatchSampler;

@@ -1,0 +1,113 @@
+//! Runs of `k` neurons ([`run_neurons`]) to their end: small batches put ReLU neurons on `k`
+//! distinct data points at a global minimum, full-batch linear descent ends at the predicted
+//! projection, the dense and reduced engines end alike, one neuron ends as the single-neuron
+//! run does, and bad input is refused before any step.
+
+use aesgd_core::run::{run, run_neurons};
+use aesgd_core::{Activation, DataSpec, EngineChoice, Outcome, RunConfig};
+
+fn config(activation: Activation, n: usize, d: usize, batch: usize) -> RunConfig {
+    RunConfig { activation, n, d, batch, max_steps: 5_000_000, ..RunConfig::default() }
+}
+
+#[test]
+fn small_batches_put_relu_neurons_on_distinct_points_at_a_minimum() {
+    for (k, batch) in [(2, 1), (3, 1), (3, 5)] {
+        let c = config(Activation::Relu, 10, 10, batch);
+        let mut converged = 0;
+        for seed in 0..6 {
+            let r = run_neurons(&c, k, seed, 0).unwrap();
+            let case = format!("k = {k}, b = {batch}, seed {seed}: {:?}", r.metrics);
+            match r.outcome {
+                Outcome::Converged { .. } => {
+                    let gap = r.loss_gap.unwrap();
+                    assert!(gap.abs() < 1e-8, "{case}: gap {gap}");
+                    let points = r.metrics.selected_points.clone().expect(&case);
+                    assert_eq!(points.len(), k, "{case}");
+                    assert_eq!(
+                        (r.metrics.distinct_selected, r.metrics.collisions, r.metrics.dead_neurons),
+                        (k, 0, 0)
+                    );
+                    assert!(r.sparse_step.is_some_and(|s| s <= r.steps_run), "{case}");
+                    assert!(r.final_stationarity <= c.grad_tol, "{case}");
+                    assert!(r.hessian_lambda_max.is_some_and(f64::is_finite));
+                    converged += 1;
+                }
+                // A neuron that starts with no active sample never moves, and the others cannot
+                // reconstruct more than their own points: never counted as a minimum.
+                Outcome::StationaryNotMinimum { .. } => {
+                    assert!(r.metrics.dead_neurons > 0 || r.metrics.collisions > 0, "{case}");
+                    assert!(r.loss_gap.unwrap() > 1.0 / (4.0 * c.n as f64), "{case}");
+                }
+                other => panic!("{case}: {other:?}"),
+            }
+        }
+        println!("k = {k}, b = {batch}: {converged} of 6 converged");
+        assert!(converged >= 3, "k = {k}, b = {batch}: {converged} of 6 converged");
+    }
+}
+
+#[test]
+fn full_batch_linear_descent_ends_at_the_predicted_projection() {
+    for (d, k) in [(8, 2), (14, 3)] {
+        let c = RunConfig { data: DataSpec::Orthonormal, ..config(Activation::Linear, 8, d, 8) };
+        for seed in 0..3 {
+            let r = run_neurons(&c, k, seed, 1).unwrap();
+            assert!(matches!(r.outcome, Outcome::Converged { .. }), "{:?}", r.outcome);
+            let limit = r.linear_limit.as_ref().expect("a full-rank start");
+            let n = c.n;
+            for i in 0..n {
+                let (got, want) = (r.metrics.projection_diagonal[i], limit.projection[i * n + i]);
+                assert!((got - want).abs() < 1e-6, "d = {d}, k = {k}, point {i}: {got} vs {want}");
+            }
+            // Dense: generically every point keeps some weight.
+            assert!(r.sparse_step.is_none(), "{:?}", r.metrics.projection_diagonal);
+        }
+    }
+}
+
+#[test]
+fn the_dense_and_reduced_engines_end_alike() {
+    for activation in [Activation::Relu, Activation::Linear] {
+        let c = RunConfig { data: DataSpec::Orthonormal, ..config(activation, 8, 12, 3) };
+        let dense = RunConfig { engine: EngineChoice::Dense, ..c.clone() };
+        for seed in 0..3 {
+            let (a, b) = (run_neurons(&c, 3, seed, 0).unwrap(), run_neurons(&dense, 3, seed, 0).unwrap());
+            assert_eq!((a.engine, b.engine), ("reduced", "dense"));
+            assert_eq!(a.outcome, b.outcome, "{activation:?}, seed {seed}");
+            assert_eq!(a.metrics.selected_points, b.metrics.selected_points);
+            let gap = a.coords.iter().zip(&b.coords).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(gap < 1e-9, "{activation:?}, seed {seed}: {gap:e}");
+        }
+    }
+}
+
+#[test]
+fn one_neuron_ends_as_the_single_neuron_run() {
+    for (activation, batch) in
+        [(Activation::Relu, 1), (Activation::Relu, 4), (Activation::Linear, 2), (Activation::Relu, 8)]
+    {
+        let c = config(activation, 8, 8, batch);
+        for seed in 0..4 {
+            let (one, single) = (run_neurons(&c, 1, seed, 2).unwrap(), run(&c, seed, 2).unwrap());
+            assert_eq!(one.outcome, single.outcome, "{activation:?}, b = {batch}, seed {seed}");
+            assert_eq!(one.metrics.selected[0], single.final_metrics.selected);
+            assert_eq!(one.sparse_step, single.sparse_step);
+            let gap =
+                one.coords.iter().zip(&single.final_state.u).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(gap < 1e-9, "{gap:e}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_refused_before_any_step() {
+    let c = config(Activation::Relu, 6, 6, 2);
+    for (k, wanted) in [(0, "1..=6"), (7, "1..=6")] {
+        let e = run_neurons(&c, k, 0, 0).unwrap_err().to_string();
+        assert!(e.contains("neurons") && e.contains(wanted), "{e}");
+    }
+    let forced = RunConfig { engine: EngineChoice::Reduced, data: DataSpec::Gaussian, ..c.clone() };
+    assert!(run_neurons(&forced, 2, 0, 0).unwrap_err().to_string().contains("orthonormal"));
+    assert!(run_neurons(&RunConfig { batch: 0, ..c }, 2, 0, 0).is_err());
+}
