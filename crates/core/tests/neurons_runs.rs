@@ -30,7 +30,10 @@ fn small_batches_put_relu_neurons_on_distinct_points_at_a_minimum() {
                     );
                     assert!(r.sparse_step.is_some_and(|s| s <= r.steps_run), "{case}");
                     assert!(r.final_stationarity <= c.grad_tol, "{case}");
-                    assert!(r.hessian_lambda_max.is_some_and(f64::is_finite));
+                    // At k neurons on k distinct points H = (1/n) blockdiag(I + 3 x_p x_p^T)
+                    // (other samples are inactive), so lambda_max = 4/n as for one neuron.
+                    let top = r.hessian_lambda_max.expect("kd is small");
+                    assert!((top - 4.0 / c.n as f64).abs() < 1e-6, "{case}: lambda_max {top}");
                     converged += 1;
                 }
                 // A neuron that starts with no active sample never moves, and the others cannot
@@ -80,6 +83,32 @@ fn the_dense_and_reduced_engines_end_alike() {
             assert!(gap < 1e-9, "{activation:?}, seed {seed}: {gap:e}");
         }
     }
+}
+
+#[test]
+fn one_neuron_ends_as_the_single_neuron_run_on_any_data() {
+    // Gaussian data: the dense engines, the linear activation's L* and stationary gap from the
+    // eigenvalues of X^T X, ReLU's unknown L*.
+    for activation in [Activation::Linear, Activation::Relu] {
+        let c = RunConfig { data: DataSpec::Gaussian, max_steps: 300_000, ..config(activation, 6, 9, 2) };
+        for seed in 0..3 {
+            let (one, single) = (run_neurons(&c, 1, seed, 0).unwrap(), run(&c, seed, 0).unwrap());
+            assert_eq!((one.engine, single.engine), ("dense", "dense"));
+            assert_eq!(one.outcome, single.outcome, "{activation:?}, seed {seed}");
+            assert_eq!(one.loss_gap.is_some(), single.final_metrics.loss_gap.is_some());
+            if let (Some(a), Some(b)) = (one.loss_gap, single.final_metrics.loss_gap) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+            assert!((one.align_init - single.final_metrics.align_init).abs() < 1e-9);
+            assert!((one.hessian_trace - single.final_metrics.hessian_trace).abs() < 1e-9);
+        }
+    }
+    // The linear activation's L* and gap for k = 1 are the single neuron's, bit for bit.
+    let data = aesgd_core::data::Data::gaussian(5, 7, &mut aesgd_core::run::run_rng(1, 1)).unwrap();
+    assert_eq!(
+        aesgd_core::neurons::minimum_loss_and_stationary_gap(&data, Activation::Linear, 1).unwrap(),
+        aesgd_core::model::minimum_loss_and_stationary_gap(&data, Activation::Linear)
+    );
 }
 
 #[test]

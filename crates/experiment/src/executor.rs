@@ -7,8 +7,8 @@
 //! run index go through one thread as a pool ([`aesgd_core::run::run_group`], bit-identical to
 //! stepping each alone): [`GROUP_SIZE`] of them are stepped at once, and a run that ends leaves
 //! its lane to the next. A point's runs are cut into one pool for each worker thread (fewer
-//! when a pool would not fill its lanes), and each run's record is stored and reported the
-//! moment it ends. The executor never prints: a front end turns the callback into a progress
+//! when a pool would not fill its lanes, more when a pool would exceed [`pool_limit`]), and
+//! each run's record is stored and reported the moment it ends. The executor never prints: a front end turns the callback into a progress
 //! bar.
 
 use crate::cache::RunCache;
@@ -179,10 +179,22 @@ fn run_counted(
     }
 }
 
-/// `jobs` cut into pools of consecutive jobs of one sweep point: each point's jobs in as many
-/// pools of about equal size as there are `threads`, but no more than one pool for every
-/// [`GROUP_SIZE`] jobs (so that a pool fills its lanes), and at least one.
-fn pools<'a>(jobs: &[&'a Job], threads: usize) -> Vec<Vec<&'a Job>> {
+/// The most runs in one pool.
+pub const MAX_POOL_RUNS: usize = 4 * GROUP_SIZE;
+
+/// The most runs of `config` one pool may hold. A pool builds every run's data and engine when
+/// it starts, so it holds no more than [`MAX_POOL_RUNS`], and no more than [`GROUP_SIZE`] runs of
+/// the largest size a run may have ([`aesgd_core::config::MAX_RUN_BYTES`]) could take: a pool
+/// never needs more memory than a group of [`GROUP_SIZE`] runs could before pools existed.
+pub fn pool_limit(config: &RunConfig) -> usize {
+    let per_run = config.memory_estimate().total().max(1);
+    let by_memory = GROUP_SIZE as u128 * u128::from(aesgd_core::config::MAX_RUN_BYTES) / per_run;
+    usize::try_from(by_memory).unwrap_or(usize::MAX).clamp(GROUP_SIZE, MAX_POOL_RUNS)
+}
+
+/// `jobs` cut into pools of consecutive jobs of one sweep point, each point's jobs by
+/// [`split_evenly`] with the point's [`pool_limit`] (`limit_of`).
+fn pools<'a>(jobs: &[&'a Job], threads: usize, limit_of: &dyn Fn(&Job) -> usize) -> Vec<Vec<&'a Job>> {
     let mut points: Vec<Vec<&Job>> = Vec::new();
     for &job in jobs {
         match points.last_mut() {
@@ -190,13 +202,20 @@ fn pools<'a>(jobs: &[&'a Job], threads: usize) -> Vec<Vec<&'a Job>> {
             _ => points.push(vec![job]),
         }
     }
-    points.into_iter().flat_map(|point| split_evenly(point, threads)).collect()
+    points
+        .into_iter()
+        .flat_map(|point| {
+            let limit = limit_of(point[0]);
+            split_evenly(point, threads, limit)
+        })
+        .collect()
 }
 
-/// `items` in `clamp(len / GROUP_SIZE, 1, threads)` consecutive parts whose sizes differ by at
-/// most one, the larger first.
-fn split_evenly<T>(items: Vec<T>, threads: usize) -> Vec<Vec<T>> {
-    let parts = (items.len() / GROUP_SIZE).clamp(1, threads.max(1));
+/// `items` in consecutive parts whose sizes differ by at most one, the larger first: as many as
+/// there are `threads`, but no more than one for every [`GROUP_SIZE`] items (so that a pool
+/// fills its lanes), at least one, and enough that none holds more than `limit`.
+fn split_evenly<T>(items: Vec<T>, threads: usize, limit: usize) -> Vec<Vec<T>> {
+    let parts = (items.len() / GROUP_SIZE).clamp(1, threads.max(1)).max(items.len().div_ceil(limit.max(1)));
     let (size, larger) = (items.len() / parts, items.len() % parts);
     let mut items = items.into_iter();
     (0..parts).map(|p| items.by_ref().take(size + usize::from(p < larger)).collect()).collect()
@@ -246,7 +265,7 @@ pub fn run_jobs(
     on_done: &(dyn Fn(&Job) + Sync),
     interrupt: &Interrupt,
 ) -> Result<(), ExperimentError> {
-    let grouped = pools(todo, pool.current_num_threads());
+    let grouped = pools(todo, pool.current_num_threads(), &|job| pool_limit(&plan.point_of(job).config));
     let finished = AtomicU64::new(0);
     pool.install(|| {
         grouped.par_iter().try_for_each(|group| {
@@ -310,7 +329,10 @@ pub fn run_grid(
     // Each configuration's seeds in pools of consecutive run indices, one for each thread.
     let threads = rayon::current_num_threads();
     let jobs: Vec<(usize, Vec<u64>)> = (0..configs.len())
-        .flat_map(|c| split_evenly((0..seeds).collect(), threads).into_iter().map(move |part| (c, part)))
+        .flat_map(|c| {
+            let limit = pool_limit(&configs[c]);
+            split_evenly((0..seeds).collect(), threads, limit).into_iter().map(move |part| (c, part))
+        })
         .collect();
     let finished = AtomicU64::new(0);
     let runs: Vec<Vec<Record>> = jobs
@@ -449,16 +471,47 @@ mod tests {
             .chain([job(3, 0), job(0, 99)])
             .collect();
         let refs: Vec<&Job> = jobs.iter().collect();
-        for (threads, expected) in [
-            (1, vec![32, 9, 5, 1, 1]),
-            (2, vec![16, 16, 5, 4, 5, 1, 1]),
-            (3, vec![11, 11, 10, 5, 4, 5, 1, 1]),
-            (16, vec![4, 4, 4, 4, 4, 4, 4, 4, 5, 4, 5, 1, 1]),
+        for (threads, limit, expected) in [
+            (1, 16, vec![16, 16, 9, 5, 1, 1]),
+            (1, 100, vec![32, 9, 5, 1, 1]),
+            (2, 16, vec![16, 16, 5, 4, 5, 1, 1]),
+            (3, 16, vec![11, 11, 10, 5, 4, 5, 1, 1]),
+            (16, 16, vec![4, 4, 4, 4, 4, 4, 4, 4, 5, 4, 5, 1, 1]),
+            // A limit below the lanes' worth splits further.
+            (1, 4, vec![4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 2, 1, 1]),
         ] {
-            let pooled = pools(&refs, threads);
-            assert_eq!(pooled.iter().map(Vec::len).collect::<Vec<_>>(), expected, "{threads} threads");
+            let pooled = pools(&refs, threads, &|_| limit);
+            assert_eq!(
+                pooled.iter().map(Vec::len).collect::<Vec<_>>(),
+                expected,
+                "{threads} threads, limit {limit}"
+            );
             assert_eq!(pooled.into_iter().flatten().collect::<Vec<_>>(), refs);
         }
+    }
+
+    #[test]
+    fn a_pool_of_large_runs_holds_no_more_than_a_group_of_the_largest_runs_could() {
+        let small = RunConfig::default();
+        assert_eq!(pool_limit(&small), MAX_POOL_RUNS);
+        // About 2.2 GiB a run (n = d = 10 000 basis data and the Hessian block at the limit).
+        let large = RunConfig { n: 10_000, d: 10_000, ..RunConfig::default() };
+        large.validate().unwrap();
+        let per_run = large.memory_estimate().total();
+        let limit = pool_limit(&large);
+        assert!((GROUP_SIZE..MAX_POOL_RUNS).contains(&limit), "{limit}");
+        assert!(
+            limit as u128 * per_run <= GROUP_SIZE as u128 * u128::from(aesgd_core::config::MAX_RUN_BYTES)
+        );
+        assert!(
+            (limit as u128 + 1) * per_run
+                > GROUP_SIZE as u128 * u128::from(aesgd_core::config::MAX_RUN_BYTES)
+        );
+        // At the largest size a run may have, a pool is a group.
+        let largest = RunConfig { n: 13_000, d: 13_000, ..RunConfig::default() };
+        largest.validate().unwrap();
+        assert!(largest.memory_estimate().total() > 3 << 30);
+        assert_eq!(pool_limit(&largest), GROUP_SIZE);
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! `U^T U = B B^T`, the projection onto that subspace: its diagonal is `diag(W^T W)` read in
 //! data coordinates. When `w_0` lies in the data span (`P = 0`, as for `d = n`), the step is
 //! `A (I + 2h (I - Sigma^2)) Sigma B^T`: the singular vectors stay, every singular value goes
-//! to 1, and the limit is exactly `U = A B^T`, the polar factor of `U_0`. With a part outside
+//! to 1 (where `sigma <- sigma (1 + 2h (1 - sigma^2))` converges: `h < 1/2` and no huge
+//! `sigma_0`), and the limit is exactly `U = A B^T`, the polar factor of `U_0`. With a part outside
 //! the span the left factor `Q` drifts while `P` decays, and only the projection is predicted.
 //! A rank-deficient `U_0` keeps its rank: it cannot reach a minimum, and nothing is predicted.
 

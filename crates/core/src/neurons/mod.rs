@@ -54,6 +54,7 @@ use crate::batch::Batch;
 use crate::config::Activation;
 use crate::data::Data;
 use crate::error::ConfigError;
+use crate::model::EIGENVALUE_MERGE;
 use faer::Side;
 
 mod engine;
@@ -292,8 +293,10 @@ pub fn minimum_loss(data: &Data, activation: Activation, k: usize) -> Result<Opt
 /// data is an orthogonal projection onto a span of `r <= k` eigenvectors of `X X^T` (and whose
 /// part outside the span is orthogonal to it in the sense `U U^T W_perp = 0`): on orthonormal
 /// data, where every eigenvalue is 1, the gap is `(k - r) / (2n)`, so the smallest nonzero gap
-/// is `1 / (2n)`; on other data it is `(lambda_k - lambda_{k+1}) / (2n)` (swapping the `k`-th
-/// eigenvector for the next), unknown (`None`) when they tie. For ReLU on orthonormal data the
+/// is `1 / (2n)`; on other data it is `(lambda_k - lambda') / (2n)` (swapping the `k`-th
+/// eigenvector for the next lower one), with `lambda'` the largest eigenvalue of `X^T X` below
+/// `lambda_k (1 - EIGENVALUE_MERGE)`, or 0 when there is none: for `k = 1` the single neuron's
+/// [`crate::model::stationary_gap`]. For ReLU on orthonormal data the
 /// gap `1 / (2n)` is that of every stationary point built here (a dead neuron, two neurons on
 /// one point, several neurons sharing a set of points as a lower-rank projection) and is
 /// assumed, not proven, to be the smallest; on other data nothing is known.
@@ -319,7 +322,10 @@ pub fn minimum_loss_and_stationary_gap(
     values.sort_by(|a, b| b.total_cmp(a));
     let top: f64 = values.iter().take(k).sum();
     let total: f64 = data.norms_sq().iter().sum();
-    let next = values.get(k).copied().unwrap_or(0.0).max(0.0);
-    let gap = values[k - 1] - next;
-    Ok((Some((total - top).max(0.0) / two_n), (gap > 1e-12 * values[0].abs()).then_some(gap / two_n)))
+    // As for one neuron: eigenvalues within `EIGENVALUE_MERGE` of the k-th count as one (rounding
+    // cannot tell them apart), and the next stationary level is the largest one below them, or
+    // 0 (a rank-deficient W) when there is none.
+    let kth = values[k - 1];
+    let below = values.iter().copied().filter(|&l| l < kth * (1.0 - EIGENVALUE_MERGE)).fold(0.0, f64::max);
+    Ok((Some((total - top) / two_n), Some((kth - below) / two_n)))
 }

@@ -217,7 +217,9 @@ pub const GROUP_SIZE: usize = crate::engine::PACKED_LANES;
 /// of one vector register where the processor has AVX2; all other runs take each stretch of
 /// steps one after the other. A run whose data or initial point is refused gets its error and
 /// the others run; an invalid configuration gives every run its error. Any number of runs is
-/// accepted; an empty slice gives an empty result.
+/// accepted; an empty slice gives an empty result. Every run's data and engine are built before
+/// the first step, so the memory grows with the number of runs: callers bound it (the
+/// experiment executor's `pool_limit`).
 pub fn run_group(
     config: &RunConfig,
     seed: u64,

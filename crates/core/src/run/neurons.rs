@@ -30,6 +30,10 @@ use crate::neurons::{
 };
 use rand::rngs::ChaCha8Rng;
 
+/// The largest `k d` for which a run's result includes the Hessian's largest eigenvalue (the
+/// `kd x kd` matrix is 32 MiB there).
+pub const MAX_HESSIAN_SIDE: usize = 2048;
+
 /// Everything a run of `k` neurons produced.
 #[derive(Debug, Clone)]
 pub struct NeuronsRunResult {
@@ -65,7 +69,8 @@ pub struct NeuronsRunResult {
     pub linear_limit: Option<LinearLimit>,
     /// `tr H` at the final iterate, in closed form.
     pub hessian_trace: f64,
-    /// The largest eigenvalue of `H` at the final iterate (`None` when the eigenvalues fail).
+    /// The largest eigenvalue of `H` at the final iterate (`None` when the eigenvalues fail or
+    /// `k d` exceeds [`MAX_HESSIAN_SIDE`]).
     pub hessian_lambda_max: Option<f64>,
 }
 
@@ -254,8 +259,13 @@ fn finish(
         })
         .flatten();
     let hessian_trace = hessian_trace(data, activation, &weights).unwrap_or(f64::NAN);
-    let hessian_lambda_max =
-        hessian_eigenvalues(data, activation, &weights).ok().and_then(|values| values.last().copied());
+    // The kd x kd matrix is formed only up to MAX_HESSIAN_SIDE: beyond, its memory and its
+    // O((kd)^3) eigensolver would dwarf the run.
+    let hessian_lambda_max = (weights.k() * weights.d() <= MAX_HESSIAN_SIDE)
+        .then(|| {
+            hessian_eigenvalues(data, activation, &weights).ok().and_then(|values| values.last().copied())
+        })
+        .flatten();
     NeuronsRunResult {
         seed,
         run_index,
