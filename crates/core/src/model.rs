@@ -65,7 +65,8 @@ pub fn sample_terms(activation: Activation, u: f64, r: f64, c: f64) -> SampleTer
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// `<a, b>`, summed in index order.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 

@@ -54,6 +54,21 @@ pub trait NeuronsEngine {
     fn stationarity(&self, updates: UpdateSet) -> f64;
 }
 
+/// The rows' parts outside the span of orthonormal `data`, `W_perp = W - U X^T` with `u` the
+/// data coordinates of `w` (formed directly, not as a difference of Gram matrices), row by row,
+/// and their `k x k` Gram matrix `W_perp W_perp^T`.
+fn perp_parts(data: &Data, w: &Neurons, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (k, n, d) = (w.k, data.n(), data.d());
+    let mut perp = w.w.clone();
+    for j in 0..k {
+        for (p, q) in perp[j * d..(j + 1) * d].iter_mut().zip(data.combine(&u[j * n..(j + 1) * n])) {
+            *p -= q;
+        }
+    }
+    let gram = (0..k * k).map(|jm| dot(&perp[jm / k * d..][..d], &perp[jm % k * d..][..d])).collect();
+    (perp, gram)
+}
+
 /// `W` in ambient coordinates, on any data.
 #[derive(Debug, Clone)]
 pub struct DenseNeurons<'d> {
@@ -101,17 +116,9 @@ impl NeuronsEngine for DenseNeurons<'_> {
                 .expect("weights that fit the data, checked when the engine was built");
         }
         // The parts of the rows outside the data span, formed directly (not as W W^T - U U^T).
-        let (k, n, d) = (self.w.k, self.data.n(), self.data.d());
         let u = self.coords();
-        let mut perp = self.w.w.clone();
-        for j in 0..k {
-            for (p, q) in perp[j * d..(j + 1) * d].iter_mut().zip(self.data.combine(&u[j * n..(j + 1) * n])) {
-                *p -= q;
-            }
-        }
-        let gram: Vec<f64> =
-            (0..k * k).map(|jm| dot(&perp[jm / k * d..][..d], &perp[jm % k * d..][..d])).collect();
-        super::orthonormal_stationarity(self.activation, k, &u, &gram, updates)
+        let (_, gram) = perp_parts(self.data, &self.w, &u);
+        super::orthonormal_stationarity(self.activation, self.w.k, &u, &gram, updates)
     }
 }
 
@@ -148,16 +155,9 @@ impl<'d> ReducedNeurons<'d> {
                 ),
             ));
         }
-        let (k, n, d) = (w0.k, data.n(), data.d());
+        let k = w0.k;
         let u: Vec<f64> = (0..k).flat_map(|j| data.coords(w0.row(j))).collect();
-        let mut perp0 = w0.w.clone();
-        for j in 0..k {
-            let projection = data.combine(&u[j * n..(j + 1) * n]);
-            for (p, q) in perp0[j * d..(j + 1) * d].iter_mut().zip(projection) {
-                *p -= q;
-            }
-        }
-        let p0 = (0..k * k).map(|jm| dot(&perp0[jm / k * d..][..d], &perp0[jm % k * d..][..d])).collect();
+        let (perp0, p0) = perp_parts(data, w0, &u);
         let t = (0..k * k).map(|jm| if jm / k == jm % k { 1.0 } else { 0.0 }).collect();
         Ok(Self { data, activation, eta, k, u, t, p0, perp0 })
     }

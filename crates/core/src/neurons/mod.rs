@@ -55,6 +55,7 @@ use crate::config::Activation;
 use crate::data::Data;
 use crate::error::ConfigError;
 use crate::model::EIGENVALUE_MERGE;
+pub(crate) use crate::model::dot;
 use faer::Side;
 
 mod engine;
@@ -154,10 +155,6 @@ pub fn check_neuron_count(k: usize, n: usize) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// What a sample needs: `z_ij`, `a_ij`, `s_ij` for every neuron and the residual `r_i`.

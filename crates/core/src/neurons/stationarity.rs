@@ -17,7 +17,7 @@
 //! tolerance like `1e-10`. On other data the window gradients come from the model
 //! ([`super::batch_gradient`]).
 
-use super::{Neurons, batch_gradient};
+use super::{Neurons, batch_gradient, dot};
 use crate::config::Activation;
 use crate::data::Data;
 use crate::engine::{UpdateSet, window_starts};
@@ -46,7 +46,6 @@ pub fn orthonormal_stationarity(
 ) -> f64 {
     let n = u.len().checked_div(k).unwrap_or(0);
     let row = |j: usize| &u[j * n..(j + 1) * n];
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     // M = U U^T + P.
     let m: Vec<f64> = (0..k * k).map(|jm| dot(row(jm / k), row(jm % k)) + perp_gram[jm]).collect();
     let column = |i: usize| -> Vec<f64> { (0..k).map(|j| u[j * n + i]).collect() };

@@ -24,6 +24,7 @@ use crate::data::Data;
 use crate::engine::UpdateSet;
 use crate::error::ConfigError;
 use crate::metrics::support_size;
+use crate::model::dot;
 use crate::neurons::{
     DenseNeurons, LinearLimit, Neurons, NeuronsEngine, NeuronsMetrics, ReducedNeurons, draw_init,
     hessian_eigenvalues, hessian_trace, linear_gd_limit, loss, minimum_loss_and_stationary_gap,
@@ -250,7 +251,6 @@ fn finish(
     let metrics = problem.metrics();
     let dense = is_dense(&metrics, problem.k, problem.config.support_threshold);
     let (w, w0) = (weights.as_slice(), init.as_slice());
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     let align_init = dot(w, w0).abs() / (dot(w, w).sqrt() * dot(w0, w0).sqrt());
     let linear_limit = (activation == crate::config::Activation::Linear && data.is_orthonormal())
         .then(|| {
