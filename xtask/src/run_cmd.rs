@@ -35,6 +35,21 @@ The summary counts each outcome, and a single data point only among converged ru
 Huge and non-finite numbers print as 1.000e300, inf, NaN; a missing value as -.
 --json prints every field of every run, one JSON object a line.
 
+Several neurons (--neurons K, K tied rows w_1..w_K, f(x) = W^T sigma(W x), L* = (n-K)/(2n)):
+  support   data points carrying weight in diag(W^T W) (above support-threshold^2 x the largest):
+            K for K neurons on K distinct points (ReLU) or W on a coordinate subspace (linear)
+  eff_sup   of diag(W^T W);  cos_w0 = |<W, W_0>_F| / (|W|_F |W_0|_F);  cos_gd (linear only) =
+            sqrt(<U^T U, B B^T>_F / (|U^T U|_F |B B^T|_F)), B B^T the predicted full-batch limit
+  sel       the selected points joined by +, when every neuron's support is one active point
+  trH_lim   at the identified minimum (ReLU: U with each row's coordinates at or below the
+            threshold set to 0, null when a row keeps no positive one; linear: the polar factor
+            of U = W X); null after divergence or at a stationary point that is not a minimum
+  linf      null; --json also gives neurons, selected_points (sorted, one a neuron, null unless
+            every neuron selects one), distinct_selected, collisions, dead_neurons, shared_points
+            and final_coords (U, K x n row by row); selected, selected_sign, selected_rank and
+            linf_ratio are null. For one neuron (neurons 1) those fields are null and
+            final_coords is left out: its selected point is selected.
+
 Example: ReLU, n = d = 20, every batch size class, 8 seeds:
   cargo xtask run --activation relu --n 20 --batch 1,5,10,19,20 --seeds 8";
 
@@ -80,9 +95,12 @@ enum EngineArg {
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct RunArgs {
-    /// Activation of the neuron.
+    /// Activation of the neuron(s).
     #[arg(long, value_enum, default_value = "relu")]
     activation: ActivationArg,
+    /// Number of tied neurons K in 1..=n (1 is the paper's single neuron; see below).
+    #[arg(long, default_value_t = 1)]
+    neurons: usize,
     /// Number of data points n.
     #[arg(long, default_value_t = 20)]
     n: usize,
@@ -153,6 +171,7 @@ impl RunArgs {
                 ActivationArg::Linear => Activation::Linear,
                 ActivationArg::Relu => Activation::Relu,
             },
+            neurons: self.neurons,
             n: self.n,
             d: self.d.unwrap_or(self.n),
             data: match self.data {
@@ -279,5 +298,36 @@ mod tests {
         assert!(message.contains("--tol -1"), "{message}");
         let message = run_grid(&parse(&["--n", "30", "--d", "10"])).unwrap_err();
         assert!(message.contains("--n 30") && message.contains("n <= d"), "{message}");
+        for k in ["0", "6"] {
+            let message = run_grid(&parse(&["--n", "5", "--neurons", k])).unwrap_err();
+            assert!(message.contains(&format!("--neurons {k}")) && message.contains("1..=5"), "{message}");
+        }
+    }
+
+    #[test]
+    fn several_neurons_run_from_the_command_line_as_the_library_runs_them() {
+        let flags = ["--n", "6", "--neurons", "2", "--batch", "1,6", "--seeds", "2", "--steps", "200000"];
+        let (base, records) = run_grid(&parse(&flags)).unwrap();
+        assert_eq!(base.neurons, 2);
+        assert_eq!(records.len(), 4);
+        for r in &records {
+            assert_eq!(r.neurons, 2);
+            let config = RunConfig { batch: r.batch, ..base.clone() };
+            let again = executor::run_one(&config, Recording::Off, 0, r.run_index).unwrap();
+            assert_eq!(Record { wall_seconds: 0.0, ..again }, Record { wall_seconds: 0.0, ..r.clone() });
+            assert_eq!(r.final_coords.as_ref().map(Vec::len), Some(12));
+            // Every field the help promises is in the JSON line.
+            let line = serde_json::to_value(r).unwrap();
+            for field in ["neurons", "selected_points", "distinct_selected", "collisions", "dead_neurons"] {
+                assert!(line.get(field).is_some(), "{field} missing from {line}");
+            }
+        }
+        // One neuron's JSON line has them as null, and no final_coords.
+        let (_, one) =
+            run_grid(&parse(&["--n", "4", "--batch", "2", "--seeds", "1", "--steps", "1000"])).unwrap();
+        let line = serde_json::to_value(&one[0]).unwrap();
+        assert_eq!(line["neurons"], 1);
+        assert!(line["selected_points"].is_null() && line["dead_neurons"].is_null(), "{line}");
+        assert!(line.get("final_coords").is_none(), "{line}");
     }
 }

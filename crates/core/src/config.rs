@@ -137,15 +137,19 @@ impl DataSpec {
 /// Everything that defines one run, apart from its seed and run index.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// The activation of the neuron.
+    /// The activation of the neurons.
     pub activation: Activation,
+    /// The number of tied neurons `k` in `1..=n` ([`crate::neurons`]); 1 is the paper's
+    /// single-neuron model, run by [`crate::run::run`], and more are run by
+    /// [`crate::run::run_neurons`].
+    pub neurons: usize,
     /// Number of data points.
     pub n: usize,
     /// Ambient dimension.
     pub d: usize,
     /// The data set. For `Matrix`, `n` and `d` must match its shape.
     pub data: DataSpec,
-    /// Initialisation scale `s`: `w_0 ~ N(0, (s^2 / d) I_d)`.
+    /// Initialisation scale `s`: `w_0 ~ N(0, (s^2 / d) I_d)`, every row for several neurons.
     pub init_scale: f64,
     /// Batch size `b` in `1..=n`; `b = n` is full-batch gradient descent.
     pub batch: usize,
@@ -169,6 +173,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         Self {
             activation: Activation::Relu,
+            neurons: 1,
             n: 20,
             d: 20,
             data: DataSpec::Basis,
@@ -205,14 +210,21 @@ pub struct MemoryEstimate {
     /// Hessian block and its eigensolver work at the limit point (data that may be orthonormal).
     pub square_bytes: u128,
     /// Vectors of length `n` or `d`: the engine's state and scratch, data coordinates, the
-    /// batch sampler, metrics (`16 (n + d)` numbers).
+    /// batch sampler, metrics (`16 (n + d)` numbers a neuron).
     pub vector_bytes: u128,
+    /// For several neurons, the `kd x kd` Hessian and its eigensolver work, formed only up to
+    /// [`crate::run::MAX_HESSIAN_SIDE`] (zero for one neuron, whose Hessian is in
+    /// `square_bytes`).
+    pub hessian_bytes: u128,
 }
 
 impl MemoryEstimate {
     /// The estimate of the peak, in bytes.
     pub fn total(&self) -> u128 {
-        self.data_bytes.saturating_add(self.square_bytes).saturating_add(self.vector_bytes)
+        self.data_bytes
+            .saturating_add(self.square_bytes)
+            .saturating_add(self.vector_bytes)
+            .saturating_add(self.hessian_bytes)
     }
 }
 
@@ -278,6 +290,7 @@ impl RunConfig {
                 format!("must be in 1..={} (n); batch = n is full-batch gradient descent", self.n),
             ));
         }
+        crate::neurons::check_neuron_count(self.neurons, self.n)?;
         positive("eta", self.eta)?;
         positive("init_scale", self.init_scale)?;
         positive("grad_tol", self.grad_tol)?;
@@ -300,7 +313,7 @@ impl RunConfig {
         self.check_memory()
     }
 
-    /// The memory this run needs, from `n`, `d`, the data and the activation (see
+    /// The memory this run needs, from `n`, `d`, `k`, the data and the activation (see
     /// [`MemoryEstimate`]); computed without overflow for any sizes.
     pub fn memory_estimate(&self) -> MemoryEstimate {
         const WORD: u128 = 8;
@@ -317,10 +330,18 @@ impl RunConfig {
         let spectrum = u128::from(!matches!(self.data, DataSpec::Gaussian));
         let square = n.saturating_mul(n).saturating_mul(gram_test + gram_minimum);
         let block = (n + 1).saturating_mul(n + 1).saturating_mul(2 * spectrum);
+        let k = self.neurons.max(1) as u128;
+        let side = k.saturating_mul(d);
+        let hessian = if k > 1 && side <= crate::run::MAX_HESSIAN_SIDE as u128 {
+            side.saturating_mul(side).saturating_mul(2)
+        } else {
+            0
+        };
         MemoryEstimate {
             data_bytes: d.saturating_mul(n).saturating_mul(copies).saturating_mul(WORD),
             square_bytes: square.saturating_add(block).saturating_mul(WORD),
-            vector_bytes: (n + d).saturating_mul(16 * WORD),
+            vector_bytes: (n + d).saturating_mul(16 * WORD).saturating_mul(k),
+            hessian_bytes: hessian.saturating_mul(WORD),
         }
     }
 

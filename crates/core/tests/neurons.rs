@@ -463,3 +463,115 @@ fn full_batch_linear_descent_ends_at_the_predicted_projection_and_in_the_span_at
     }
     assert!(linear_gd_limit(&[1.0, 2.0, 2.0, 4.0], 2).is_none(), "rank one");
 }
+
+/// Ambient rows from data coordinates `u` (`k x n`).
+fn from_coords(data: &Data, u: &[f64], k: usize) -> Neurons {
+    let n = data.n();
+    let values = (0..k).flat_map(|j| data.combine(&u[j * n..(j + 1) * n])).collect();
+    Neurons::new(k, data.d(), values).unwrap()
+}
+
+#[test]
+fn every_minimum_of_the_module_docs_attains_l_star_with_the_closed_form_trace() {
+    // Random minima: ReLU rows that share out random groups of points (positive unit rows with
+    // disjoint supports) on the standard basis, where the other coordinates are exactly zero
+    // (on rotated data rounding puts half of them on the active side of the kink); linear rows
+    // orthonormal in a random k-dimensional subspace of the span of rotated data. The loss is
+    // L* and the trace k (d + 4) - |A| or k (d + 2 + 2k - n), over n.
+    use aesgd_core::neurons::{identified_minimum, trace_at_minimum};
+    let (n, d) = (7, 10);
+    let basis = Data::basis(n, d).unwrap();
+    let data = rotated_data(&random_rotation(d, 11), n);
+    for k in 1..=4 {
+        let star = (n - k) as f64 / (2 * n) as f64;
+        for seed in 0..10u64 {
+            let mut g = rng(500 + seed);
+            // ReLU: point i goes to neuron owner[i] or to none; every neuron gets one at least.
+            let mut owner: Vec<Option<usize>> = (0..n).map(|i| (i < k).then_some(i)).collect();
+            for slot in owner.iter_mut().skip(k) {
+                *slot = g.random_bool(0.6).then(|| g.random_range(0..k));
+            }
+            let mut u = vec![0.0f64; k * n];
+            for (i, o) in owner.iter().enumerate() {
+                if let Some(j) = *o {
+                    u[j * n + i] = g.random_range(0.2..1.0);
+                }
+            }
+            for j in 0..k {
+                let norm = (0..n).map(|i| u[j * n + i].powi(2)).sum::<f64>().sqrt();
+                (0..n).for_each(|i| u[j * n + i] /= norm);
+            }
+            let kept = owner.iter().flatten().count();
+            let w = from_coords(&basis, &u, k);
+            let l = loss(&basis, Activation::Relu, &w).unwrap();
+            assert!((l - star).abs() < 1e-14, "ReLU k = {k}: L = {l}, L* = {star}");
+            let want = trace_at_minimum(Activation::Relu, k, n, d, kept);
+            let trace = hessian_trace(&basis, Activation::Relu, &w).unwrap();
+            assert!((trace - want).abs() < 1e-12, "ReLU k = {k}, |A| = {kept}: {trace} vs {want}");
+            // The identified minimum of this point is the point itself.
+            let found = identified_minimum(&u, k, Activation::Relu, 1e-6).expect("a minimum");
+            assert!(max_abs_diff(&found, &u) < 1e-15);
+            // Linear: k orthonormal rows in the span, the polar factor of a random k x n matrix.
+            let random: Vec<f64> = (0..k * n).map(|_| g.random_range(-1.0..1.0)).collect();
+            let rows = identified_minimum(&random, k, Activation::Linear, 1e-6).expect("full rank");
+            let w = from_coords(&data, &rows, k);
+            let l = loss(&data, Activation::Linear, &w).unwrap();
+            assert!((l - star).abs() < 1e-13, "linear k = {k}: L = {l}, L* = {star}");
+            let want = trace_at_minimum(Activation::Linear, k, n, d, n);
+            let trace = hessian_trace(&data, Activation::Linear, &w).unwrap();
+            assert!((trace - want).abs() < 1e-12, "linear k = {k}: {trace} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn the_identified_minimum_drops_decayed_coordinates_and_refuses_dead_neurons_and_low_rank() {
+    use aesgd_core::neurons::identified_minimum;
+    let relu = |u: &[f64]| identified_minimum(u, 2, Activation::Relu, 1e-6);
+    // Two neurons on points 0 and 2 with decayed leftovers: those set to zero, the rest kept as
+    // they are (no renormalisation).
+    let found = relu(&[0.9, 1e-9, 0.0, -1e-8, 0.0, 0.0, 0.5, 0.0]).unwrap();
+    assert_eq!(found, vec![0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]);
+    // A negative coordinate that matters is kept: rows of a minimum may have mixed signs.
+    assert_eq!(
+        relu(&[0.6, -0.8, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]).unwrap(),
+        vec![0.6, -0.8, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0]
+    );
+    // A dead neuron: nothing positive to keep.
+    assert_eq!(relu(&[0.0, 1.0, 0.0, 0.0, -0.3, -0.2, -0.1, -0.4]), None);
+    // Linear rows of rank one span no plane.
+    assert_eq!(identified_minimum(&[1.0, 1.0, 0.0, 2.0, 2.0, 0.0], 2, Activation::Linear, 1e-6), None);
+    // Malformed shapes.
+    assert_eq!(identified_minimum(&[1.0, 0.0, 0.0], 2, Activation::Relu, 1e-6), None);
+    assert_eq!(identified_minimum(&[], 1, Activation::Relu, 1e-6), None);
+}
+
+#[test]
+fn three_relu_neurons_of_mixed_sign_reconstruct_three_points_at_the_minimum_and_are_sharper() {
+    // Rows (1, 1, -1), (1, -1, 1), (-1, 1, 1) over sqrt(2) on points 0, 1, 2 of the basis: each
+    // point activates two neurons whose sum reconstructs it, so L = L*; the trace is
+    // (3 (d + 2) + 9)/n, 6/n above three neurons on three distinct points (module docs).
+    let (n, d) = (7, 10);
+    let data = Data::basis(n, d).unwrap();
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let mut rows = vec![0.0; 3 * d];
+    for (j, signs) in [[1.0, 1.0, -1.0], [1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]].iter().enumerate() {
+        for (i, s) in signs.iter().enumerate() {
+            rows[j * d + i] = s * h;
+        }
+    }
+    let w = Neurons::new(3, d, rows).unwrap();
+    let star = (n - 3) as f64 / (2 * n) as f64;
+    let l = loss(&data, Activation::Relu, &w).unwrap();
+    assert!((l - star).abs() < 1e-15, "L = {l}, L* = {star}");
+    let trace = hessian_trace(&data, Activation::Relu, &w).unwrap();
+    let want = (3.0 * (d as f64 + 2.0) + 9.0) / n as f64;
+    assert!((trace - want).abs() < 1e-13, "{trace} vs {want}");
+    let distinct = aesgd_core::neurons::trace_at_minimum(Activation::Relu, 3, n, d, 3);
+    assert!((trace - distinct - 6.0 / n as f64).abs() < 1e-13);
+    // A stationary point of every batch gradient: the run-control loop would stop there.
+    for i in 0..n {
+        let g = batch_gradient(&data, Activation::Relu, &w, &[i]).unwrap();
+        assert!(max_abs(&g) < 1e-15, "sample {i}: {g:?}");
+    }
+}

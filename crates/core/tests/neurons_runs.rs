@@ -3,8 +3,14 @@
 //! projection, the dense and reduced engines end alike, one neuron ends as the single-neuron
 //! run does, and bad input is refused before any step.
 
+use aesgd_core::neurons::trace_at_minimum;
 use aesgd_core::run::{run, run_neurons};
 use aesgd_core::{Activation, DataSpec, EngineChoice, Outcome, RunConfig};
+
+/// `c` with `k` neurons.
+fn with(c: &RunConfig, k: usize) -> RunConfig {
+    RunConfig { neurons: k, ..c.clone() }
+}
 
 fn config(activation: Activation, n: usize, d: usize, batch: usize) -> RunConfig {
     RunConfig { activation, n, d, batch, max_steps: 5_000_000, ..RunConfig::default() }
@@ -16,7 +22,7 @@ fn small_batches_put_relu_neurons_on_distinct_points_at_a_minimum() {
         let c = config(Activation::Relu, 10, 10, batch);
         let mut converged = 0;
         for seed in 0..6 {
-            let r = run_neurons(&c, k, seed, 0).unwrap();
+            let r = run_neurons(&with(&c, k), seed, 0).unwrap();
             let case = format!("k = {k}, b = {batch}, seed {seed}: {:?}", r.metrics);
             match r.outcome {
                 Outcome::Converged { .. } => {
@@ -34,6 +40,17 @@ fn small_batches_put_relu_neurons_on_distinct_points_at_a_minimum() {
                     // (other samples are inactive), so lambda_max = 4/n as for one neuron.
                     let top = r.hessian_lambda_max.expect("kd is small");
                     assert!((top - 4.0 / c.n as f64).abs() < 1e-6, "{case}: lambda_max {top}");
+                    // The identified minimum: the k selected points, with tr H = k (d + 3)/n and
+                    // the same top eigenvalue. Its rows are the iterate's, unit to within the
+                    // convergence (|g| <= 1e-10 puts |w_j| - 1 at about 1e-10, and tr H moves by
+                    // about (d + 4) times that): 1e-8.
+                    let limit = r.limit.as_ref().expect(&case);
+                    assert_eq!(limit.support, k, "{case}");
+                    let want = trace_at_minimum(Activation::Relu, k, c.n, c.d, k);
+                    assert!((limit.hessian_trace - want).abs() < 1e-8, "{case}: {}", limit.hessian_trace);
+                    assert!((want - (k * (c.d + 3)) as f64 / c.n as f64).abs() < 1e-15);
+                    let top = limit.hessian_lambda_max.expect("kd is small");
+                    assert!((top - 4.0 / c.n as f64).abs() < 1e-8, "{case}: limit lambda_max {top}");
                     converged += 1;
                 }
                 // A neuron that starts with no active sample never moves, and the others cannot
@@ -55,7 +72,7 @@ fn full_batch_linear_descent_ends_at_the_predicted_projection() {
     for (d, k) in [(8, 2), (14, 3)] {
         let c = RunConfig { data: DataSpec::Orthonormal, ..config(Activation::Linear, 8, d, 8) };
         for seed in 0..3 {
-            let r = run_neurons(&c, k, seed, 1).unwrap();
+            let r = run_neurons(&with(&c, k), seed, 1).unwrap();
             assert!(matches!(r.outcome, Outcome::Converged { .. }), "{:?}", r.outcome);
             let limit = r.linear_limit.as_ref().expect("a full-rank start");
             let n = c.n;
@@ -65,6 +82,15 @@ fn full_batch_linear_descent_ends_at_the_predicted_projection() {
             }
             // Dense: generically every point keeps some weight.
             assert!(r.sparse_step.is_none(), "{:?}", r.metrics.projection_diagonal);
+            // U^T U at the predicted projection, and the identified minimum (the polar factor
+            // of U) has the linear minimum's trace k (d + 2 + 2k - n)/n and all n points.
+            let align = r.align_gd_limit.expect("a predicted limit");
+            assert!((align - 1.0).abs() < 1e-6, "d = {d}, k = {k}: {align}");
+            let limit = r.limit.as_ref().expect("a converged run on orthonormal data");
+            assert_eq!(limit.support, n);
+            let want = trace_at_minimum(Activation::Linear, k, n, d, n);
+            assert!((limit.hessian_trace - want).abs() < 1e-9, "{} vs {want}", limit.hessian_trace);
+            assert!((r.hessian_trace - want).abs() < 1e-5, "raw iterate {} vs {want}", r.hessian_trace);
         }
     }
 }
@@ -75,7 +101,10 @@ fn the_dense_and_reduced_engines_end_alike() {
         let c = RunConfig { data: DataSpec::Orthonormal, ..config(activation, 8, 12, 3) };
         let dense = RunConfig { engine: EngineChoice::Dense, ..c.clone() };
         for seed in 0..3 {
-            let (a, b) = (run_neurons(&c, 3, seed, 0).unwrap(), run_neurons(&dense, 3, seed, 0).unwrap());
+            let (a, b) = (
+                run_neurons(&with(&c, 3), seed, 0).unwrap(),
+                run_neurons(&with(&dense, 3), seed, 0).unwrap(),
+            );
             assert_eq!((a.engine, b.engine), ("reduced", "dense"));
             assert_eq!(a.outcome, b.outcome, "{activation:?}, seed {seed}");
             assert_eq!(a.metrics.selected_points, b.metrics.selected_points);
@@ -92,7 +121,7 @@ fn one_neuron_ends_as_the_single_neuron_run_on_any_data() {
     for activation in [Activation::Linear, Activation::Relu] {
         let c = RunConfig { data: DataSpec::Gaussian, max_steps: 300_000, ..config(activation, 6, 9, 2) };
         for seed in 0..3 {
-            let (one, single) = (run_neurons(&c, 1, seed, 0).unwrap(), run(&c, seed, 0).unwrap());
+            let (one, single) = (run_neurons(&with(&c, 1), seed, 0).unwrap(), run(&c, seed, 0).unwrap());
             assert_eq!((one.engine, single.engine), ("dense", "dense"));
             assert_eq!(one.outcome, single.outcome, "{activation:?}, seed {seed}");
             assert_eq!(one.loss_gap.is_some(), single.final_metrics.loss_gap.is_some());
@@ -118,10 +147,19 @@ fn one_neuron_ends_as_the_single_neuron_run() {
     {
         let c = config(activation, 8, 8, batch);
         for seed in 0..4 {
-            let (one, single) = (run_neurons(&c, 1, seed, 2).unwrap(), run(&c, seed, 2).unwrap());
+            let (one, single) = (run_neurons(&with(&c, 1), seed, 2).unwrap(), run(&c, seed, 2).unwrap());
             assert_eq!(one.outcome, single.outcome, "{activation:?}, b = {batch}, seed {seed}");
             assert_eq!(one.metrics.selected[0], single.final_metrics.selected);
             assert_eq!(one.sparse_step, single.sparse_step);
+            // The identified minimum and the alignment with the predicted limit are the single
+            // neuron's.
+            assert_eq!(one.limit.as_ref().map(|l| l.support), single.limit.as_ref().map(|l| l.support));
+            if let (Some(a), Some(b)) = (&one.limit, &single.limit) {
+                assert!((a.hessian_trace - b.hessian_trace).abs() < 1e-9, "{a:?} vs {b:?}");
+            }
+            if let (Some(a), Some(b)) = (one.align_gd_limit, single.final_metrics.align_gd_limit) {
+                assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+            }
             let gap =
                 one.coords.iter().zip(&single.final_state.u).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
             assert!(gap < 1e-9, "{gap:e}");
@@ -133,10 +171,17 @@ fn one_neuron_ends_as_the_single_neuron_run() {
 fn bad_input_is_refused_before_any_step() {
     let c = config(Activation::Relu, 6, 6, 2);
     for (k, wanted) in [(0, "1..=6"), (7, "1..=6")] {
-        let e = run_neurons(&c, k, 0, 0).unwrap_err().to_string();
+        let e = run_neurons(&with(&c, k), 0, 0).unwrap_err().to_string();
         assert!(e.contains("neurons") && e.contains(wanted), "{e}");
     }
     let forced = RunConfig { engine: EngineChoice::Reduced, data: DataSpec::Gaussian, ..c.clone() };
-    assert!(run_neurons(&forced, 2, 0, 0).unwrap_err().to_string().contains("orthonormal"));
-    assert!(run_neurons(&RunConfig { batch: 0, ..c }, 2, 0, 0).is_err());
+    assert!(run_neurons(&with(&forced, 2), 0, 0).unwrap_err().to_string().contains("orthonormal"));
+    assert!(run_neurons(&with(&RunConfig { batch: 0, ..c.clone() }, 2), 0, 0).is_err());
+    // The single neuron's entry points refuse several neurons rather than run one.
+    let two = with(&c, 2);
+    let e = run(&two, 0, 0).unwrap_err().to_string();
+    assert!(e.contains("neurons") && e.contains("run_neurons"), "{e}");
+    assert!(aesgd_core::run::initial_coordinates(&two, 0, 0).is_err());
+    let results = aesgd_core::run::run_group(&two, 0, &mut [(0, &mut aesgd_core::run::NoObserver)]);
+    assert!(results[0].is_err());
 }

@@ -8,8 +8,9 @@
 //! stepping each alone): [`GROUP_SIZE`] of them are stepped at once, and a run that ends leaves
 //! its lane to the next. A point's runs are cut into one pool for each worker thread (fewer
 //! when a pool would not fill its lanes, more when a pool would exceed [`pool_limit`]), and
-//! each run's record is stored and reported the moment it ends. The executor never prints: a front end turns the callback into a progress
-//! bar.
+//! each run's record is stored and reported the moment it ends. Runs of several neurons
+//! ([`aesgd_core::run::run_neurons`]) have no pool: a pool's runs go one after the other. The
+//! executor never prints: a front end turns the callback into a progress bar.
 
 use crate::cache::RunCache;
 use crate::error::ExperimentError;
@@ -35,6 +36,10 @@ pub fn run_one(
     run_index: u64,
 ) -> Result<Record, ExperimentError> {
     let started = Instant::now();
+    if config.neurons > 1 {
+        let result = aesgd_core::run::run_neurons(config, seed, run_index)?;
+        return Ok(Record::from_neurons_run(config, recording, &result, started.elapsed().as_secs_f64()));
+    }
     let (result, snapshots) = match recording.recorder() {
         Some(mut recorder) => {
             let result = aesgd_core::run::run_observed(config, seed, run_index, &mut recorder)?;
@@ -51,7 +56,7 @@ pub use aesgd_core::run::GROUP_SIZE;
 /// Runs several seeds of one configuration as one pool ([`aesgd_core::run::run_group`]), each
 /// recording its trajectory as asked, and flattens the results in the order of `run_indices`.
 /// Each record is the one [`run_one`] gives, but for `wall_seconds`, which is the time from the
-/// pool's start to the run's end.
+/// pool's start to the run's end (several neurons are not pooled: each run's own time).
 pub fn run_together(
     config: &RunConfig,
     recording: Recording,
@@ -91,6 +96,21 @@ fn run_each(
     interrupt: &Interrupt,
     on_record: &mut dyn FnMut(usize, Result<Record, ExperimentError>) -> ControlFlow<()>,
 ) -> Result<(), Interrupted> {
+    if config.neurons > 1 {
+        // Several neurons are not pooled: they run one after another, each timed on its own.
+        for (position, &run_index) in run_indices.iter().enumerate() {
+            let started = Instant::now();
+            let result = aesgd_core::run::run_neurons_interruptible(config, seed, run_index, interrupt)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let record = result
+                .map(|result| Record::from_neurons_run(config, recording, &result, seconds))
+                .map_err(ExperimentError::from);
+            if on_record(position, record).is_break() {
+                return Err(Interrupted);
+            }
+        }
+        return Ok(());
+    }
     let started = Instant::now();
     // Each run's recorder, if it records, behind a cell: the run writes to it as its observer,
     // and its snapshots are taken out the moment it ends, while the others still run.

@@ -52,6 +52,10 @@ enum KeyedData {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyedConfig {
     activation: &'static str,
+    /// Left out for one neuron, so that one neuron's keys are those from before several
+    /// neurons existed.
+    #[serde(skip_serializing_if = "is_one")]
+    neurons: usize,
     n: usize,
     d: usize,
     data: KeyedData,
@@ -66,6 +70,10 @@ pub struct KeyedConfig {
     support_threshold: f64,
 }
 
+fn is_one(k: &usize) -> bool {
+    *k == 1
+}
+
 /// Bytes as lower-case hex digits.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -77,6 +85,7 @@ impl KeyedConfig {
         // No `..`: a field added to RunConfig must be added here, or this fails to compile.
         let RunConfig {
             activation,
+            neurons,
             n,
             d,
             data,
@@ -106,6 +115,7 @@ impl KeyedConfig {
         };
         Self {
             activation: activation.name(),
+            neurons: *neurons,
             n: *n,
             d: *d,
             data,

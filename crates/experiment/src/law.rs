@@ -89,7 +89,8 @@ fn regressors(terms: &[LawTerm], config: &RunConfig) -> Option<Vec<f64>> {
 }
 
 /// What the points of one family share: every field but `n`, `b` and `eta` (the dimension as
-/// `d = n` or its value, as `written` by one sweep that has the point).
+/// `d = n` or its value, as `written` by one sweep that has the point; the number of neurons
+/// where it is not 1).
 pub fn family_label(p: &Point, written: &Written) -> String {
     let c = &p.config;
     let d = match written.dimension {
@@ -97,6 +98,9 @@ pub fn family_label(p: &Point, written: &Written) -> String {
         Dimension::Fixed(d) => format!("d={d}"),
     };
     let mut label = format!("{}, {d}, {}, {}", c.activation.name(), c.schedule.name(), c.data.name());
+    if c.neurons != 1 {
+        label.push_str(&format!(", k={}", c.neurons));
+    }
     if c.init_scale != crate::verdict::DEFAULT_INIT_SCALE {
         label.push_str(&format!(", s={}", parameter(c.init_scale)));
     }

@@ -69,6 +69,16 @@ pub enum Metric {
     SupportWithinBlock,
     /// Number of initially positive coordinates.
     InitPositive,
+    /// Exactly `k` data points carry weight in `diag(W^T W)`.
+    OnKPoints,
+    /// Distinct data points selected by the neurons.
+    DistinctSelected,
+    /// Neurons on a point another neuron selects too.
+    Collisions,
+    /// Neurons with no active sample.
+    DeadNeurons,
+    /// Data points used by two or more neurons.
+    SharedPoints,
 }
 
 /// A closed form of a metric at a sweep point, given the point's configuration and runs.
@@ -93,6 +103,16 @@ pub struct MetricDefinition {
     pub over_steps: Option<fn(&TrajectoryPoint) -> Option<f64>>,
     /// Its closed form at a sweep point, where one is derived, and that form in words.
     pub closed_form: Option<(ClosedForm, &'static str)>,
+}
+
+/// The distinct points selected; for one neuron its selected point where that sample is
+/// active (a ReLU neuron's selected coordinate is positive), as for several.
+fn distinct_selected(r: &Record) -> Option<f64> {
+    if r.neurons > 1 {
+        return r.distinct_selected.map(|k| k as f64);
+    }
+    let active = r.activation == Activation::Linear.name() || r.selected_sign == Some(1);
+    Some(if r.selected.is_some() && active { 1.0 } else { 0.0 })
 }
 
 fn flag(b: bool) -> Option<f64> {
@@ -125,6 +145,11 @@ impl Metric {
         Self::TraceLimitMinusIterate,
         Self::SupportWithinBlock,
         Self::InitPositive,
+        Self::OnKPoints,
+        Self::DistinctSelected,
+        Self::Collisions,
+        Self::DeadNeurons,
+        Self::SharedPoints,
     ];
 
     /// The metric's one definition.
@@ -186,7 +211,7 @@ impl Metric {
             }
             Self::LinfRatio => MetricDefinition {
                 over_steps: Some(|p| Some(p.linf_ratio)),
-                ..plain("linf_ratio", "max_i |u_i| / ||w||", "max|u_i| / ||w||", |r| Some(r.linf_ratio))
+                ..plain("linf_ratio", "max_i |u_i| / ||w||", "max|u_i| / ||w||", |r| r.linf_ratio)
             },
             Self::AlignInit => MetricDefinition {
                 over_steps: Some(|p| Some(p.align_init)),
@@ -232,7 +257,7 @@ impl Metric {
             Self::HessianTraceLimit => MetricDefinition {
                 closed_form: Some((
                     trace_at_limit,
-                    "(d + 4 - |A|)/n: |A| = n (linear), 1 (ReLU, b < n), #{u_0,i > 0} (ReLU, b = n)",
+                    "(d + 4 - |A|)/n: |A| = n (linear), 1 (ReLU, b < n), #{u_0,i > 0} (ReLU, b = n); k neurons: k (d + 2 + 2k - n)/n (linear), k (d + 3)/n (ReLU, b < n), (k (d + 4) - |A|)/n at each run's kept points |A| (ReLU, b = n)",
                 )),
                 ..plain(
                     "hessian_trace_limit",
@@ -242,7 +267,13 @@ impl Metric {
                 )
             },
             Self::HessianLambdaMaxLimit => MetricDefinition {
-                closed_form: Some((|c, _| Some(4.0 / c.n as f64), "4/n at every global minimum")),
+                closed_form: Some((
+                    |c, _| {
+                        let proven = c.neurons == 1 || (c.activation == Activation::Relu && c.batch < c.n);
+                        proven.then(|| 4.0 / c.n as f64)
+                    },
+                    "4/n at every global minimum of one neuron, and at k neurons on k distinct points",
+                )),
                 ..plain(
                     "hessian_lambda_max_limit",
                     "largest Hessian eigenvalue at the identified limit point",
@@ -291,6 +322,48 @@ impl Metric {
                     |r| Some(r.init_positive as f64),
                 )
             },
+            Self::OnKPoints => plain(
+                "on_k_points",
+                "1 when exactly k data points carry weight in diag(W^T W) (k neurons on k distinct points for ReLU, W on a coordinate subspace for linear; single_point for k = 1), else 0",
+                "on k data points",
+                |r| flag(r.support == r.neurons),
+            ),
+            Self::DistinctSelected => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "distinct_selected",
+                    "distinct data points selected (a neuron selects its one support point where that sample is active); undefined after a divergence",
+                    "distinct points selected",
+                    |r| (r.outcome != OutcomeKind::Diverged).then(|| distinct_selected(r)).flatten(),
+                )
+            },
+            Self::Collisions => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "collisions",
+                    "neurons selecting a point another neuron selects too (0 for one neuron); undefined after a divergence",
+                    "collisions",
+                    |r| {
+                        let count = if r.neurons == 1 { Some(0) } else { r.collisions };
+                        (r.outcome != OutcomeKind::Diverged).then_some(count? as f64)
+                    },
+                )
+            },
+            Self::DeadNeurons => MetricDefinition {
+                of_any_run: true,
+                ..plain(
+                    "dead_neurons",
+                    "neurons with no active sample, several neurons only (one dead neuron ends as stationary_not_minimum); undefined after a divergence",
+                    "dead neurons",
+                    |r| (r.outcome != OutcomeKind::Diverged).then_some(r.dead_neurons? as f64),
+                )
+            },
+            Self::SharedPoints => plain(
+                "shared_points",
+                "data points in the support of two or more neurons at an active coordinate (0: the neurons share the points out; 0 for one neuron)",
+                "shared data points",
+                |r| Some(if r.neurons == 1 { 0.0 } else { r.shared_points? as f64 }),
+            ),
         }
     }
 
@@ -322,7 +395,7 @@ impl fmt::Display for Metric {
 /// blocks) and data that is not orthonormal have none.
 fn expected_alignment(c: &RunConfig, _runs: &[Record]) -> Option<f64> {
     let orthonormal = matches!(c.data, DataSpec::Basis | DataSpec::Orthonormal);
-    if !orthonormal {
+    if !orthonormal || c.neurons > 1 {
         return None;
     }
     if c.batch == c.n {
@@ -338,8 +411,20 @@ fn expected_alignment(c: &RunConfig, _runs: &[Record]) -> Option<f64> {
 
 /// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
 /// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
-/// coordinates, so there it is the mean of the per-run forms.
+/// coordinates, so there it is the mean of the per-run forms. For `k` neurons the forms of
+/// `aesgd_core::neurons::trace_at_minimum`, at full-batch ReLU with each run's kept points.
 fn trace_at_limit(c: &RunConfig, runs: &[Record]) -> Option<f64> {
+    if c.neurons > 1 {
+        let form = |kept| aesgd_core::neurons::trace_at_minimum(c.activation, c.neurons, c.n, c.d, kept);
+        return match (c.activation, c.batch == c.n) {
+            (Activation::Linear, _) => Some(form(c.n)),
+            (Activation::Relu, false) => Some(form(c.neurons)),
+            (Activation::Relu, true) => {
+                let forms: Vec<f64> = runs.iter().filter_map(|r| r.limit_support.map(form)).collect();
+                (!forms.is_empty()).then(|| forms.iter().sum::<f64>() / forms.len() as f64)
+            }
+        };
+    }
     let (n, d) = (c.n as f64, c.d as f64);
     match (c.activation, c.batch == c.n) {
         (Activation::Linear, _) => Some((d + 4.0 - n) / n),
@@ -377,7 +462,7 @@ mod tests {
 
     #[test]
     fn every_metric_has_one_definition_whose_name_is_its_spec_word() {
-        assert_eq!(Metric::ALL.len(), 19);
+        assert_eq!(Metric::ALL.len(), 24);
         let mut names = std::collections::HashSet::new();
         for &m in Metric::ALL {
             let word = serde_json::to_value(m).unwrap();
@@ -410,6 +495,11 @@ mod tests {
             (Metric::TraceLimitMinusIterate, Some(0.25)),
             (Metric::SupportWithinBlock, Some(1.0)),
             (Metric::InitPositive, Some(3.0)),
+            (Metric::OnKPoints, Some(1.0)),
+            (Metric::DistinctSelected, Some(1.0)),
+            (Metric::Collisions, Some(0.0)),
+            (Metric::DeadNeurons, None),
+            (Metric::SharedPoints, Some(0.0)),
         ];
         assert_eq!(expect.len(), Metric::ALL.len());
         for (m, want) in expect {
@@ -438,10 +528,13 @@ mod tests {
             // A dead neuron still has support one (a negative coordinate): it is not a selection.
             let r = Record { outcome, ..hand_made() };
             for &m in Metric::ALL {
-                let expected = match m {
-                    Metric::Converged | Metric::AtGlobalMinimum => Some(0.0),
-                    Metric::StepsRun => Some(5000.0),
-                    Metric::InitPositive => Some(3.0),
+                let expected = match (m, outcome) {
+                    (Metric::Converged | Metric::AtGlobalMinimum, _) => Some(0.0),
+                    (Metric::StepsRun, _) => Some(5000.0),
+                    (Metric::InitPositive, _) => Some(3.0),
+                    // How the neurons ended, except after a divergence.
+                    (Metric::DistinctSelected, OutcomeKind::StationaryNotMinimum) => Some(1.0),
+                    (Metric::Collisions, OutcomeKind::StationaryNotMinimum) => Some(0.0),
                     _ => None,
                 };
                 assert_eq!(m.value(&r), expected, "{m} of a {outcome} run");

@@ -1,7 +1,7 @@
 //! From specs to runs: loading a spec folder, expanding sweeps into sweep points, and listing
 //! every run of a reproduction once, with its cache key.
 //!
-//! Expansion order is fixed (activation, n, d, batch, eta, schedule), and run `k` of a sweep
+//! Expansion order is fixed (activation, n, d, batch, eta, schedule, neurons), and run `k` of a sweep
 //! point uses random stream `k` of the spec's seed, so the same spec always gives the same runs.
 //! This module runs nothing; [`crate::executor`] does.
 
@@ -148,6 +148,8 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
     let (etas, eta_key) = list(quick, &q.eta, &s.eta, "eta", &sweep_key);
     let default_schedule = [ScheduleKind::Random];
     let schedules = s.schedule.as_deref().unwrap_or(&default_schedule);
+    let default_neurons = [1];
+    let neuron_counts = s.neurons.as_deref().unwrap_or(&default_neurons);
     let (seeds, seeds_key) = match q.seeds {
         Some(k) if quick => (k, "quick.seeds".to_string()),
         _ => (s.seeds, sweep_key("seeds")),
@@ -160,9 +162,17 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
         return Err(ExperimentError::spec(file, &seeds_key, 0, "at least 1"));
     }
     // Counted before anything is expanded, so a huge sweep is refused at once.
-    let combinations = [s.activation.len(), ns.len(), ds.len(), batches.len(), etas.len(), schedules.len()]
-        .iter()
-        .fold(1u128, |product, &len| product * len as u128);
+    let combinations = [
+        s.activation.len(),
+        ns.len(),
+        ds.len(),
+        batches.len(),
+        etas.len(),
+        schedules.len(),
+        neuron_counts.len(),
+    ]
+    .iter()
+    .fold(1u128, |product, &len| product * len as u128);
     let runs = combinations * u128::from(seeds);
     if runs > u128::from(MAX_RUNS) {
         return Err(ExperimentError::TooManyRuns {
@@ -180,6 +190,7 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
         (batch_key.clone(), batches.is_empty()),
         (eta_key.clone(), etas.is_empty()),
         (sweep_key("schedule"), schedules.is_empty()),
+        (sweep_key("neurons"), neuron_counts.is_empty()),
     ] {
         if empty {
             return Err(ExperimentError::spec(
@@ -199,7 +210,14 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
         "max_steps" => steps_key.clone(),
         other => sweep_key(other),
     };
-    let recording = if s.record_coordinates { Recording::Coordinates } else { Recording::Metrics };
+    if s.record_coordinates && neuron_counts.iter().any(|&k| k > 1) {
+        return Err(ExperimentError::spec(
+            file,
+            sweep_key("record_coordinates"),
+            "true",
+            "false when the sweep has several neurons (they record no trajectory; a final_coordinates figure draws their end)",
+        ));
+    }
     let mut points = Vec::new();
     for &activation in &s.activation {
         for &n in ns {
@@ -210,9 +228,12 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
                         .resolve(n)
                         .map_err(|why| ExperimentError::spec(file, &batch_key, batch, why))?;
                     for &eta in etas {
-                        for &schedule in schedules {
+                        for (&schedule, &neurons) in
+                            schedules.iter().flat_map(|s| neuron_counts.iter().map(move |k| (s, k)))
+                        {
                             let config = RunConfig {
                                 activation: activation.into(),
+                                neurons,
                                 n,
                                 d,
                                 data: s.data.unwrap_or(DataKind::Basis).into(),
@@ -228,6 +249,12 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
                             config.validate().map_err(|e| {
                                 ExperimentError::spec(file, key_of(e.field), &e.value, &e.allowed)
                             })?;
+                            // Several neurons record no trajectory.
+                            let recording = match (neurons, s.record_coordinates) {
+                                (2.., _) => Recording::Off,
+                                (_, true) => Recording::Coordinates,
+                                (_, false) => Recording::Metrics,
+                            };
                             points.push(Point {
                                 config,
                                 recording,

@@ -4,10 +4,18 @@
 //! what statistics, figures and CSV files are computed from, so a cached reproduction never
 //! reruns anything. [`FORMAT_VERSION`] is part of every cache key: bump it whenever a record's
 //! meaning changes. This module runs nothing and stores nothing.
+//!
+//! A run of several neurons fills the same record ([`Record::from_neurons_run`]): the fields
+//! that describe one neuron's `u` are read from the `k` neurons' `U = W X` as each field's doc
+//! says, or are null; the fields only several neurons have (`selected_points` and the rest)
+//! are null in one neuron's record (and missing from records written before they existed,
+//! which read as null), and one neuron's cache key is what it was before, so its cache entries
+//! stay valid.
 
 use crate::key::{Recording, run_key};
 use crate::vocabulary::OutcomeKind;
 use aesgd_core::metrics::support_indices;
+use aesgd_core::run::NeuronsRunResult;
 use aesgd_core::trajectory::Snapshot;
 use aesgd_core::{Activation, Outcome, RunConfig, RunResult};
 use serde::{Deserialize, Serialize};
@@ -44,6 +52,9 @@ pub struct Record {
     pub run_index: u64,
     /// "linear" or "relu".
     pub activation: String,
+    /// The number of tied neurons `k` (1 in records written before several neurons existed).
+    #[serde(default = "one_neuron")]
+    pub neurons: usize,
     /// Number of data points.
     pub n: usize,
     /// Dimension.
@@ -75,35 +86,40 @@ pub struct Record {
     /// Loss gap at the end (`None` when `L*` is unknown).
     #[serde(with = "crate::numbers::optional")]
     pub loss_gap: Option<f64>,
-    /// `||w||`.
+    /// `||w||` (several neurons: `||W||_F`).
     #[serde(with = "crate::numbers::float")]
     pub norm: f64,
-    /// Support size.
+    /// Support size (several neurons: the data points that carry weight in `diag(W^T W)`, above
+    /// `support_threshold^2` times the largest entry).
     pub support: usize,
     /// The indices of the support.
     pub support_indices: Vec<usize>,
-    /// `||u||_inf / ||w||`.
-    #[serde(with = "crate::numbers::float")]
-    pub linf_ratio: f64,
-    /// Effective support.
+    /// `||u||_inf / ||w||` (null for several neurons).
+    #[serde(with = "crate::numbers::optional")]
+    pub linf_ratio: Option<f64>,
+    /// Effective support (several neurons: `(sum_i p_i)^2 / sum_i p_i^2` of `p = diag(W^T W)`,
+    /// which is one neuron's `(sum u_i^2)^2 / sum u_i^4`).
     #[serde(with = "crate::numbers::float")]
     pub effective_support: f64,
-    /// `|cos(w, w_0)|`.
+    /// `|cos(w, w_0)|` (several neurons: `|<W, W_0>_F| / (||W||_F ||W_0||_F)`).
     #[serde(with = "crate::numbers::float")]
     pub align_init: f64,
-    /// `|cos(w, w_gd)|`.
+    /// `|cos(w, w_gd)|` (several neurons, linear: `U^T U` against its predicted limit `B B^T`,
+    /// `sqrt(<U^T U, B B^T>_F / (||U^T U||_F ||B B^T||_F))`; null for ReLU).
     #[serde(with = "crate::numbers::optional")]
     pub align_gd_limit: Option<f64>,
-    /// The selected point, when the support is one.
+    /// The selected point, when the support is one (null for several neurons: see
+    /// `selected_points`).
     pub selected: Option<usize>,
-    /// The sign of the selected coordinate.
+    /// The sign of the selected coordinate (null for several neurons).
     pub selected_sign: Option<i8>,
     /// Rank of the selected point's initial coordinate (1 = largest `u_0,i` for ReLU, largest
-    /// `|u_0,i|` for linear).
+    /// `|u_0,i|` for linear; null for several neurons).
     pub selected_rank: Option<usize>,
-    /// Step from which the run stayed at one point.
+    /// Step from which the run stayed at one point (several neurons: at `k` points or fewer in
+    /// `diag(W^T W)`).
     pub sparse_step: Option<u64>,
-    /// Support of the limit point.
+    /// Support of the limit point (several neurons: of the identified minimum's `diag(W^T W)`).
     pub limit_support: Option<usize>,
     /// `tr H` at the limit point.
     #[serde(with = "crate::numbers::optional")]
@@ -114,8 +130,28 @@ pub struct Record {
     /// `tr H` at the raw iterate.
     #[serde(with = "crate::numbers::float")]
     pub hessian_trace_iterate: f64,
-    /// Number of initially positive coordinates.
+    /// Number of initially positive coordinates (several neurons: positive entries of `U_0`).
     pub init_positive: usize,
+    /// Several neurons only (null for one): the selected points sorted, one a neuron, when every neuron's
+    /// support is one at an active sample (null otherwise).
+    #[serde(default)]
+    pub selected_points: Option<Vec<usize>>,
+    /// Several neurons only: the number of distinct points selected.
+    #[serde(default)]
+    pub distinct_selected: Option<usize>,
+    /// Several neurons only: neurons that select a point another neuron selects too.
+    #[serde(default)]
+    pub collisions: Option<usize>,
+    /// Several neurons only: neurons with no active sample.
+    #[serde(default)]
+    pub dead_neurons: Option<usize>,
+    /// Several neurons only: data points in the support of two or more neurons at an active
+    /// coordinate (0 when the neurons share the points out among themselves).
+    #[serde(default)]
+    pub shared_points: Option<usize>,
+    /// Several neurons only: the final `U = W X`, `k x n`, row by row.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::numbers::optional_list")]
+    pub final_coords: Option<Vec<f64>>,
     /// Log-spaced trajectory (empty when not recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trajectory: Vec<TrajectoryPoint>,
@@ -126,6 +162,20 @@ pub struct Record {
 
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
+}
+
+fn one_neuron() -> usize {
+    1
+}
+
+/// The step at which a run ended by its rule, `None` at `max_steps`.
+fn outcome_step(outcome: Outcome) -> Option<u64> {
+    match outcome {
+        Outcome::Converged { step } | Outcome::StationaryNotMinimum { step } | Outcome::Diverged { step } => {
+            Some(step)
+        }
+        Outcome::MaxSteps => None,
+    }
 }
 
 impl Record {
@@ -153,6 +203,7 @@ impl Record {
             seed: result.seed,
             run_index: result.run_index,
             activation: config.activation.name().into(),
+            neurons: 1,
             n: config.n,
             d: config.d,
             batch: config.batch,
@@ -163,18 +214,13 @@ impl Record {
             engine: result.engine.into(),
             steps_run: result.steps_run,
             outcome: result.outcome.into(),
-            outcome_step: match result.outcome {
-                Outcome::Converged { step }
-                | Outcome::StationaryNotMinimum { step }
-                | Outcome::Diverged { step } => Some(step),
-                Outcome::MaxSteps => None,
-            },
+            outcome_step: outcome_step(result.outcome),
             stationarity: finite(result.final_stationarity),
             loss_gap: m.loss_gap,
             norm: m.norm,
             support: m.support,
             support_indices: support_indices(&result.final_state.u, config.support_threshold),
-            linf_ratio: m.linf_ratio,
+            linf_ratio: Some(m.linf_ratio),
             effective_support: m.effective_support,
             align_init: m.align_init,
             align_gd_limit: m.align_gd_limit,
@@ -187,6 +233,12 @@ impl Record {
             hessian_lambda_max_limit: result.limit.as_ref().and_then(|l| l.hessian_lambda_max),
             hessian_trace_iterate: m.hessian_trace,
             init_positive: u0.iter().filter(|&&x| x > 0.0).count(),
+            selected_points: None,
+            distinct_selected: None,
+            collisions: None,
+            dead_neurons: None,
+            shared_points: None,
+            final_coords: None,
             trajectory: snapshots
                 .iter()
                 .map(|s| TrajectoryPoint {
@@ -197,6 +249,69 @@ impl Record {
                     coords: s.coords.clone(),
                 })
                 .collect(),
+            wall_seconds,
+        }
+    }
+}
+
+impl Record {
+    /// The record of a finished run of several neurons (`config.neurons > 1`), read as the
+    /// fields' docs say, keyed with `recording`. Several neurons record no trajectory, so its
+    /// trajectory is empty whatever `recording` asks (specs refuse to ask).
+    pub fn from_neurons_run(
+        config: &RunConfig,
+        recording: Recording,
+        result: &NeuronsRunResult,
+        wall_seconds: f64,
+    ) -> Self {
+        let m = &result.metrics;
+        let p = &m.projection_diagonal;
+        let threshold = config.support_threshold * config.support_threshold;
+        let support_indices = support_indices(p, threshold);
+        let (sum, sum_sq) = p.iter().fold((0.0, 0.0), |(s, q), &x| (s + x, q + x * x));
+        let norm = result.weights.as_slice().iter().map(|x| x * x).sum::<f64>().sqrt();
+        Self {
+            key: run_key(config, recording, result.seed, result.run_index),
+            seed: result.seed,
+            run_index: result.run_index,
+            activation: config.activation.name().into(),
+            neurons: config.neurons,
+            n: config.n,
+            d: config.d,
+            batch: config.batch,
+            eta: config.eta,
+            schedule: config.schedule.name().into(),
+            data: config.data.name().into(),
+            init_scale: config.init_scale,
+            engine: result.engine.into(),
+            steps_run: result.steps_run,
+            outcome: result.outcome.into(),
+            outcome_step: outcome_step(result.outcome),
+            stationarity: finite(result.final_stationarity),
+            loss_gap: result.loss_gap,
+            norm,
+            support: support_indices.len(),
+            support_indices,
+            linf_ratio: None,
+            effective_support: if sum_sq > 0.0 { sum * sum / sum_sq } else { 0.0 },
+            align_init: result.align_init,
+            align_gd_limit: result.align_gd_limit,
+            selected: None,
+            selected_sign: None,
+            selected_rank: None,
+            sparse_step: result.sparse_step,
+            limit_support: result.limit.as_ref().map(|l| l.support),
+            hessian_trace_limit: result.limit.as_ref().map(|l| l.hessian_trace),
+            hessian_lambda_max_limit: result.limit.as_ref().and_then(|l| l.hessian_lambda_max),
+            hessian_trace_iterate: result.hessian_trace,
+            init_positive: result.init_coords.iter().filter(|&&x| x > 0.0).count(),
+            selected_points: m.selected_points.clone(),
+            distinct_selected: Some(m.distinct_selected),
+            collisions: Some(m.collisions),
+            dead_neurons: Some(m.dead_neurons),
+            shared_points: Some(m.shared_points),
+            final_coords: Some(result.coords.clone()),
+            trajectory: Vec::new(),
             wall_seconds,
         }
     }
@@ -213,6 +328,7 @@ pub(crate) mod tests {
             seed: 0,
             run_index: 0,
             activation: "relu".into(),
+            neurons: 1,
             n: 4,
             d: 4,
             batch: 2,
@@ -229,7 +345,7 @@ pub(crate) mod tests {
             norm: 1.0,
             support: 1,
             support_indices: vec![2],
-            linf_ratio: 1.0,
+            linf_ratio: Some(1.0),
             effective_support: 1.0,
             align_init: 0.25,
             align_gd_limit: Some(0.5),
@@ -242,6 +358,12 @@ pub(crate) mod tests {
             hessian_lambda_max_limit: Some(1.0),
             hessian_trace_iterate: 1.5,
             init_positive: 3,
+            selected_points: None,
+            distinct_selected: None,
+            collisions: None,
+            dead_neurons: None,
+            shared_points: None,
+            final_coords: None,
             trajectory: Vec::new(),
             wall_seconds: 0.0,
         }

@@ -61,9 +61,13 @@ pub struct Sweep {
     /// Check interval (default 1000).
     #[serde(default)]
     pub check_every: Option<u64>,
-    /// Record every data coordinate along the trajectory (for heatmaps and landscapes).
+    /// Record every data coordinate along the trajectory (for heatmaps and landscapes; one
+    /// neuron only).
     #[serde(default)]
     pub record_coordinates: bool,
+    /// Numbers of tied neurons `k`, each in `1..=n` (default `[1]`, the paper's model).
+    #[serde(default)]
+    pub neurons: Option<Vec<usize>>,
 }
 
 /// Quick-run overrides: any of these replace the sweep's.
@@ -96,6 +100,10 @@ pub struct Select {
     pub batch_divides_n: Option<bool>,
     /// Only this schedule.
     pub schedule: Option<ScheduleKind>,
+    /// Only this dimension.
+    pub d: Option<usize>,
+    /// Only this number of neurons.
+    pub neurons: Option<usize>,
 }
 
 impl Select {
@@ -111,7 +119,9 @@ impl Select {
         let divides_ok =
             self.batch_divides_n.is_none_or(|want| config.n.is_multiple_of(config.batch) == want);
         let schedule_ok = self.schedule.is_none_or(|s| aesgd_core::Schedule::from(s) == config.schedule);
-        batch_ok && activation_ok && divides_ok && schedule_ok
+        let d_ok = self.d.is_none_or(|d| d == config.d);
+        let neurons_ok = self.neurons.is_none_or(|k| k == config.neurons);
+        batch_ok && activation_ok && divides_ok && schedule_ok && d_ok && neurons_ok
     }
 }
 
@@ -721,7 +731,8 @@ fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result
             ));
         }
     };
-    let single_run = matches!(f.kind, FigureKind::Heatmap | FigureKind::Landscape);
+    let single_run =
+        matches!(f.kind, FigureKind::Heatmap | FigureKind::Landscape | FigureKind::FinalCoordinates);
     if !single_run && let Some(r) = f.run {
         return Err(ExperimentError::spec(file, key("run"), r, format!("not used by type = \"{}\"", f.kind)));
     }
@@ -729,7 +740,7 @@ fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result
     if single_run {
         // The sweep the figure draws; an index out of range is refused below.
         let i = f.sweep.unwrap_or(0).min(sweeps.len() - 1);
-        if !sweeps[i].record_coordinates {
+        if f.kind != FigureKind::FinalCoordinates && !sweeps[i].record_coordinates {
             return Err(ExperimentError::spec(
                 file,
                 sweep_key(sweeps.len(), i, "record_coordinates"),

@@ -88,17 +88,28 @@ pub(crate) const DEFAULT_INIT_SCALE: f64 = 0.5;
 /// initialisation scale is added when it is not the default 0.5.
 pub fn group_label(p: &Point) -> String {
     let c = &p.config;
-    label(c.activation.name(), c.n, c.d, c.batch, c.eta, c.schedule.name(), c.data.name(), c.init_scale)
+    label(
+        c.activation.name(),
+        c.neurons,
+        c.n,
+        c.d,
+        c.batch,
+        c.eta,
+        c.schedule.name(),
+        c.data.name(),
+        c.init_scale,
+    )
 }
 
 /// The sweep point of a run, in the words of [`group_label`].
 pub fn record_group_label(r: &Record) -> String {
-    label(&r.activation, r.n, r.d, r.batch, r.eta, &r.schedule, &r.data, r.init_scale)
+    label(&r.activation, r.neurons, r.n, r.d, r.batch, r.eta, &r.schedule, &r.data, r.init_scale)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn label(
     activation: &str,
+    neurons: usize,
     n: usize,
     d: usize,
     b: usize,
@@ -107,7 +118,10 @@ fn label(
     data: &str,
     s: f64,
 ) -> String {
-    let mut label = format!("{activation}, n={n}, d={d}, b={b}, eta={}, {schedule}, {data}", parameter(eta));
+    // One neuron's labels are those from before several neurons existed.
+    let k = if neurons == 1 { String::new() } else { format!(", k={neurons}") };
+    let mut label =
+        format!("{activation}{k}, n={n}, d={d}, b={b}, eta={}, {schedule}, {data}", parameter(eta));
     if s != DEFAULT_INIT_SCALE {
         label.push_str(&format!(", s={}", parameter(s)));
     }
@@ -265,8 +279,9 @@ fn family_label(x: XAxis, p: &Point, written: &Written) -> String {
                 crate::sweep::Dimension::N => "d=n".to_string(),
                 crate::sweep::Dimension::Fixed(d) => format!("d={d}"),
             };
+            let k = if c.neurons == 1 { String::new() } else { format!(", k={}", c.neurons) };
             let mut label = format!(
-                "{}, {d}, b={}, eta={}, {}, {}",
+                "{}{k}, {d}, b={}, eta={}, {}, {}",
                 c.activation.name(),
                 written.batch,
                 parameter(c.eta),
@@ -797,7 +812,10 @@ mod tests {
         assert_eq!(group_label(&p), "relu, n=4, d=4, b=2, eta=0.1, random, basis");
         let record = Record { n: 4, d: 4, batch: 2, ..hand_made() };
         assert_eq!(record_group_label(&record), group_label(&p));
-        let scaled = Point { config: RunConfig { init_scale: 1e-12, ..p.config.clone() }, ..p };
+        let scaled = Point { config: RunConfig { init_scale: 1e-12, ..p.config.clone() }, ..p.clone() };
         assert_eq!(group_label(&scaled), "relu, n=4, d=4, b=2, eta=0.1, random, basis, s=1e-12");
+        let three = Point { config: RunConfig { neurons: 3, ..p.config.clone() }, ..p.clone() };
+        assert_eq!(group_label(&three), "relu, k=3, n=4, d=4, b=2, eta=0.1, random, basis");
+        assert_eq!(record_group_label(&Record { neurons: 3, ..record }), group_label(&three));
     }
 }

@@ -210,6 +210,9 @@ words! {
         SelectionCalibration => "selection_calibration",
         /// Every data coordinate of one run over steps.
         Heatmap => "heatmap",
+        /// The final `U = W X` of one run of several neurons at each selected sweep point, side
+        /// by side.
+        FinalCoordinates => "final_coordinates",
         /// The `n = d = 2` loss landscape with trajectories.
         Landscape => "landscape",
     }

@@ -423,3 +423,36 @@ fn a_law_takes_terms_fit_sweeps_and_a_relative_threshold_and_nothing_else() {
         StatisticRule::LogLinearLaw { terms, fit_sweeps } if terms.len() == 2 && fit_sweeps == &[0]
     ));
 }
+
+#[test]
+fn neurons_are_a_sweep_axis_that_keeps_one_neurons_keys_and_records_no_trajectory() {
+    let text = GOOD.replace("eta = [0.1]", "eta = [0.1]\nneurons = [1, 3]");
+    let spec = parse_str(&text).unwrap();
+    let points = points(&spec, false).unwrap();
+    let axes: Vec<(usize, usize)> = points.iter().map(|p| (p.config.batch, p.config.neurons)).collect();
+    assert_eq!(axes, vec![(1, 1), (1, 3), (5, 1), (5, 3), (3, 1), (3, 3), (6, 1), (6, 3)]);
+    // One neuron's points are those of the spec without the axis, cache keys included.
+    let plain = points_of(GOOD);
+    let ones: Vec<String> = points.iter().filter(|p| p.config.neurons == 1).map(|p| p.key(0)).collect();
+    assert_eq!(ones, plain.iter().map(|p| p.key(0)).collect::<Vec<_>>());
+    assert!(
+        points
+            .iter()
+            .filter(|p| p.config.neurons == 3)
+            .all(|p| p.recording == aesgd_experiment::Recording::Off)
+    );
+    // A selection by d and by neurons.
+    let select: aesgd_experiment::spec::Select = toml::from_str("neurons = 3").unwrap();
+    assert!(points.iter().all(|p| select.selects(&p.config) == (p.config.neurons == 3)));
+    // Bad counts, and coordinates that several neurons do not record.
+    let e = error_of(&GOOD.replace("eta = [0.1]", "eta = [0.1]\nneurons = [7]"));
+    assert!(e.contains("sweep.neurons") && e.contains("7") && e.contains("1..=6"), "{e}");
+    let e = error_of(&GOOD.replace("eta = [0.1]", "eta = [0.1]\nneurons = []"));
+    assert!(e.contains("sweep.neurons"), "{e}");
+    let e = error_of(&GOOD.replace("eta = [0.1]", "eta = [0.1]\nneurons = [2]\nrecord_coordinates = true"));
+    assert!(e.contains("record_coordinates") && e.contains("several neurons"), "{e}");
+}
+
+fn points_of(text: &str) -> Vec<aesgd_experiment::plan::Point> {
+    points(&parse_str(text).unwrap(), false).unwrap()
+}

@@ -5,7 +5,7 @@
 //! error bars beside a theory curve ([`ErrorBarPlot`]), bar charts ([`BarChart`]), heatmaps with a
 //! colour scale ([`Heatmap`]), and two-dimensional loss landscapes with contours, trajectories
 //! and the set of minima ([`Landscape`]). [`render`] draws one plot, [`render_panels`] several
-//! side by side, labelled (a), (b), (c).
+//! side by side, labelled (a), (b), (c); a [`Plot::Panels`] is such a figure as one plot.
 //!
 //! Invariants: the same input gives the same SVG bytes on any machine (plotters' SVG backend
 //! without system fonts: text is left to the viewer, sized by a fixed estimate); every axis is
@@ -44,6 +44,13 @@ pub enum Plot {
     Heatmap(Heatmap),
     /// A loss landscape with trajectories.
     Landscape(Landscape),
+    /// Several plots side by side, as [`render_panels`] draws them; not inside another.
+    Panels {
+        /// The panels, in reading order.
+        plots: Vec<Plot>,
+        /// Panels a row.
+        columns: usize,
+    },
 }
 
 impl Plot {
@@ -54,12 +61,16 @@ impl Plot {
             Self::Bars(p) => p.draw(area, style, panel),
             Self::Heatmap(p) => p.draw(area, style, panel),
             Self::Landscape(p) => p.draw(area, style, panel),
+            Self::Panels { .. } => Err(FigureError::new("panels cannot be drawn inside a panel")),
         }
     }
 }
 
 /// Draws one plot as an SVG document of `style.width x style.height` pixels.
 pub fn render(plot: &Plot, style: &Style) -> Result<String, FigureError> {
+    if let Plot::Panels { plots, columns } = plot {
+        return render_panels(plots, *columns, style);
+    }
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (style.width, style.height)).into_drawing_area();

@@ -200,6 +200,7 @@ fn hessian_trace(
 #[pyo3(from_item_all)]
 struct RunArguments {
     activation: String,
+    neurons: usize,
     n: usize,
     d: Option<usize>,
     data: String,
@@ -226,6 +227,7 @@ impl RunArguments {
         };
         let config = RunConfig {
             activation: activation(&self.activation)?,
+            neurons: self.neurons,
             n,
             d,
             data,

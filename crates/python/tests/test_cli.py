@@ -32,6 +32,9 @@ CONFIGS = [
     # Runs that end other ways: the budget, a divergence.
     {"activation": "relu", "n": 10, "batch": [1], "seeds": 2, "max_steps": 777},
     {"activation": "linear", "n": 5, "batch": [5], "seeds": 1, "eta": 50.0, "init_scale": 3.0},
+    # Several neurons: their own fields, U included, and the single neuron's that become null.
+    {"activation": "relu", "n": 8, "d": 12, "batch": [1, 4, 8], "seeds": 2, "neurons": 3, "data": "orthonormal"},
+    {"activation": "linear", "n": 6, "batch": [2, 6], "seeds": 2, "neurons": 2},
 ]
 
 FLAGS = {"max_steps": "--steps", "check_every": "--check-every", "init_scale": "--init-scale"}
@@ -67,6 +70,16 @@ def test_run_is_bit_identical_to_the_command_line(config):
             if key == "wall_seconds":
                 continue
             assert same(g[key], e[key]), (key, g[key], e[key])
+
+
+def test_several_neurons_have_their_fields_and_one_neuron_has_them_null():
+    several = aesgd.run(n=8, batch=[1], seeds=2, neurons=3)
+    assert several.columns["neurons"].tolist() == [3, 3]
+    for record in several.records():
+        assert len(record["final_coords"]) == 3 * 8
+        assert record["selected"] is None and record["linf_ratio"] is None
+    one = aesgd.run(n=8, batch=[1], seeds=1).records()[0]
+    assert one["neurons"] == 1 and one["selected_points"] is None and "final_coords" not in one
 
 
 def test_the_outcomes_cover_every_ending():

@@ -36,6 +36,9 @@ BAD_RUNS = [
     ({"data": np.eye(3), "n": 4}, "invalid n 4"),
     ({"data": np.ones(3)}, "invalid data"),
     ({"progress": 3}, "invalid progress 3"),
+    ({"neurons": 0}, "invalid neurons 0: must be in 1..=20"),
+    ({"neurons": 21}, "invalid neurons 21: must be in 1..=20"),
+    ({"neurons": 1.5}, "invalid neurons 1.5"),
 ]
 
 

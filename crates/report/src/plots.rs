@@ -51,6 +51,7 @@ pub fn draw(
         FigureKind::SelectionByRank => Ok(selection_by_rank(figure, runs, &chosen)),
         FigureKind::SelectionCalibration => selection_calibration(figure, points, runs, &chosen),
         FigureKind::Heatmap => heatmap(figure, points, runs, &chosen),
+        FigureKind::FinalCoordinates => final_coordinates(figure, points, runs, &chosen),
         FigureKind::Landscape => landscape(figure, points, runs, &chosen),
     }
 }
@@ -164,29 +165,36 @@ fn final_vs(
     // One series per activation and schedule, and per batch size as written in the spec when
     // the horizontal axis is not the batch size itself.
     let mut laws_drawn = 0;
-    let mut keys: Vec<(Activation, aesgd_core::Schedule, Option<String>)> = Vec::new();
-    for &i in chosen {
+    // And per number of neurons and per dimension, where the chosen points have several (with
+    // d following n on an n axis, the dimension is not a series).
+    let many_neurons = chosen.iter().any(|&i| points[i].config.neurons != points[chosen[0]].config.neurons);
+    let many_d =
+        figure.x != XAxis::N && chosen.iter().any(|&i| points[i].config.d != points[chosen[0]].config.d);
+    type SeriesKey = (Activation, aesgd_core::Schedule, Option<String>, usize, Option<usize>);
+    let key_of = |i: usize| -> SeriesKey {
+        let c = &points[i].config;
         let label = (figure.x != XAxis::Batch).then(|| drawn_as(figure, &points[i]).batch.to_string());
-        let key = (points[i].config.activation, points[i].config.schedule, label);
+        (c.activation, c.schedule, label, c.neurons, many_d.then_some(c.d))
+    };
+    let mut keys: Vec<SeriesKey> = Vec::new();
+    for &i in chosen {
+        let key = key_of(i);
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
-    for (activation, schedule, batch_label) in keys {
-        let mine: Vec<usize> = chosen
-            .iter()
-            .copied()
-            .filter(|&i| {
-                points[i].config.activation == activation
-                    && points[i].config.schedule == schedule
-                    && batch_label
-                        .as_ref()
-                        .is_none_or(|b| drawn_as(figure, &points[i]).batch.to_string() == *b)
-            })
-            .collect();
+    for key in keys {
+        let (activation, schedule, batch_label, neurons, dimension) = key.clone();
+        let mine: Vec<usize> = chosen.iter().copied().filter(|&i| key_of(i) == key).collect();
         let mut name = activation.to_string();
         if many_schedules {
             name.push_str(&format!(", {schedule}"));
+        }
+        if many_neurons {
+            name.push_str(&format!(", k = {neurons}"));
+        }
+        if let Some(d) = dimension {
+            name.push_str(&format!(", d = {d}"));
         }
         if let Some(b) = &batch_label {
             name.push_str(&format!(", b = {b}"));
@@ -390,6 +398,52 @@ fn heatmap(
     }))
 }
 
+/// The final `U = W X` of run `figure.run` at every chosen point, one heatmap a point side by
+/// side (`|u_ji|`, neurons up the side, data points along), at most four a row.
+fn final_coordinates(
+    figure: &Figure,
+    points: &[Point],
+    runs: &[Vec<Record>],
+    chosen: &[usize],
+) -> Result<Plot, ReportError> {
+    let mut plots = Vec::new();
+    for &i in chosen {
+        let run = the_run(figure, &runs[i])?;
+        let config = &points[i].config;
+        let Some(coords) = run.final_coords.as_ref() else {
+            return Err(ReportError::figure(
+                &figure.id,
+                "its sweep points must have several neurons (neurons > 1)",
+            ));
+        };
+        let (k, n) = (config.neurons, config.n);
+        let values: Vec<Vec<f64>> =
+            (0..k).map(|j| coords[j * n..(j + 1) * n].iter().map(|v| v.abs()).collect()).collect();
+        let batch = if config.batch == config.n {
+            format!("b = {} (full batch)", config.batch)
+        } else {
+            format!("b = {}", config.batch)
+        };
+        let selected = run.selected_points.as_ref().map_or_else(
+            || "no point each".to_string(),
+            |p| format!("points {}", p.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+        );
+        plots.push(Plot::Heatmap(Heatmap {
+            title: format!(
+                "{}: {}, k = {k}, d = {}, {batch}; {selected} ({})",
+                figure.title, config.activation, config.d, run.outcome
+            ),
+            x: Axis::linear("data point i"),
+            columns: (0..n).map(|c| c as f64).collect(),
+            y_label: "neuron j".into(),
+            values,
+            color: ColorScale { label: "|u_ji| = |<w_j, x_i>|".into(), log: false, range: Some((0.0, 1.0)) },
+        }));
+    }
+    let columns = plots.len().min(4);
+    Ok(Plot::Panels { plots, columns })
+}
+
 /// The `n = d = 2` landscape with the full-batch run and the smaller-batch runs.
 fn landscape(
     figure: &Figure,
@@ -500,6 +554,57 @@ mod tests {
             .map(|p| (0..p.seeds).map(|k| run_one(&p.config, p.recording, p.seed, k).unwrap()).collect())
             .collect();
         (points, runs)
+    }
+
+    #[test]
+    fn several_neurons_draw_their_final_u_side_by_side_and_their_trace_beside_its_closed_form() {
+        let (mut points, _) = sweep(&[], Recording::Off);
+        for b in [1, 4] {
+            let config =
+                RunConfig { neurons: 2, n: 4, d: 4, batch: b, max_steps: 2_000_000, ..RunConfig::default() };
+            points.push(Point {
+                config,
+                recording: Recording::Off,
+                seed: 0,
+                seeds: 2,
+                written: vec![Written {
+                    sweep: 0,
+                    batch: BatchSize::Fixed(b),
+                    dimension: aesgd_experiment::sweep::Dimension::N,
+                }],
+            });
+        }
+        let runs: Vec<Vec<Record>> = points
+            .iter()
+            .map(|p| (0..p.seeds).map(|k| run_one(&p.config, p.recording, p.seed, k).unwrap()).collect())
+            .collect();
+        let Plot::Panels { plots, columns } =
+            draw_plain(&figure(FigureKind::FinalCoordinates, Metric::Support), &points, &runs).unwrap()
+        else {
+            panic!("not panels")
+        };
+        assert_eq!((plots.len(), columns), (2, 2));
+        for (plot, run) in plots.iter().zip([&runs[0][0], &runs[1][0]]) {
+            let Plot::Heatmap(map) = plot else { panic!("not a heatmap") };
+            let u = run.final_coords.as_ref().unwrap();
+            // Neuron j is row j, data point i column i, the value |u_ji|.
+            assert_eq!(map.values.len(), 2);
+            assert_eq!(map.values[1][3], u[4 + 3].abs());
+            assert_eq!(map.columns, vec![0.0, 1.0, 2.0, 3.0]);
+        }
+        // The trace at the identified minimum beside k (d + 3)/n at b < n.
+        let Plot::ErrorBars(trace) =
+            draw_plain(&figure(FigureKind::FinalVsBatch, Metric::HessianTraceLimit), &points, &runs).unwrap()
+        else {
+            panic!("not an error-bar plot")
+        };
+        assert_eq!(trace.theory[0].x[0], 1.0);
+        assert_eq!(trace.theory[0].y[0], 2.0 * 7.0 / 4.0);
+        // One neuron's records have no final U: the figure says what it needs.
+        let (one, one_runs) = sweep(&[1], Recording::Off);
+        let e =
+            draw_plain(&figure(FigureKind::FinalCoordinates, Metric::Support), &one, &one_runs).unwrap_err();
+        assert!(e.to_string().contains("several neurons"), "{e}");
     }
 
     #[test]

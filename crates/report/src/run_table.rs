@@ -23,6 +23,13 @@ fn optional(x: Option<f64>, precision: usize) -> String {
     x.map_or_else(|| "-".into(), |v| number(v, precision))
 }
 
+/// The selected point, or for several neurons the selected points joined by `+` (`-` when
+/// there is none).
+fn selected(r: &Record) -> String {
+    let points = if r.neurons > 1 { r.selected_points.clone() } else { r.selected.map(|k| vec![k]) };
+    points.map_or_else(|| "-".into(), |p| p.iter().map(usize::to_string).collect::<Vec<_>>().join("+"))
+}
+
 /// `lo..hi` over the defined finite values, `-` when there is none, and how many were not.
 fn range(values: &[Option<f64>], precision: usize) -> String {
     let finite: Vec<f64> = values.iter().flatten().copied().filter(|v| v.is_finite()).collect();
@@ -84,10 +91,10 @@ pub fn run_table(base: &RunConfig, records: &[Record]) -> String {
             r.loss_gap.map_or_else(|| "-".into(), |v| format!("{v:.1e}")),
             r.support,
             number(r.effective_support, 2),
-            number(r.linf_ratio, 3),
+            optional(r.linf_ratio, 3),
             number(r.align_init, 3),
             optional(r.align_gd_limit, 3),
-            r.selected.map_or_else(|| "-".into(), |k| k.to_string()),
+            selected(r),
             optional(r.hessian_trace_limit, 4),
             number(r.hessian_trace_iterate, 4),
             number(r.wall_seconds, 2),
@@ -95,8 +102,8 @@ pub fn run_table(base: &RunConfig, records: &[Record]) -> String {
     }
     out.push('\n');
     out.push_str(
-        "# summary per batch size (counts over seeds; a single data point among converged runs; \
-         ranges are min..max over seeds)\n",
+        "# summary per batch size (counts over seeds; a single data point, or k for k neurons, among \
+         converged runs; ranges are min..max over seeds)\n",
     );
     let mut batches: Vec<usize> = records.iter().map(|r| r.batch).collect();
     batches.dedup();
@@ -114,10 +121,14 @@ fn summary(rows: &[&Record]) -> String {
     let counts: Vec<String> =
         OutcomeKind::ALL.iter().map(|&o| format!("{o} {}/{total}", count(&|r| r.outcome == o))).collect();
     let converged = count(&|r| r.outcome == OutcomeKind::Converged);
-    let single = count(&|r| r.outcome == OutcomeKind::Converged && r.support == 1);
+    // k data points for k neurons: one for the single neuron.
+    let sparse = count(&|r| r.outcome == OutcomeKind::Converged && r.support == r.neurons);
+    let neurons = rows.first().map_or(1, |r| r.neurons);
+    let points =
+        if neurons == 1 { "single data point".to_string() } else { format!("on {neurons} data points") };
     let values = |f: &dyn Fn(&Record) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     format!(
-        "{}; single data point {single} of {converged} converged; support {}; cos(w, w0) {}; trH(limit) {}",
+        "{}; {points} {sparse} of {converged} converged; support {}; cos(w, w0) {}; trH(limit) {}",
         counts.join(", "),
         range(&values(&|r| Some(r.support as f64)), 0),
         range(&values(&|r| Some(r.align_init)), 3),
@@ -137,6 +148,7 @@ mod tests {
             seed: 0,
             run_index: 0,
             activation: "relu".into(),
+            neurons: 1,
             n: 4,
             d: 4,
             batch,
@@ -153,7 +165,7 @@ mod tests {
             norm: 1.0,
             support,
             support_indices: (0..support).collect(),
-            linf_ratio: 1.0,
+            linf_ratio: Some(1.0),
             effective_support: support as f64,
             align_init: 0.25,
             align_gd_limit: Some(0.5),
@@ -166,6 +178,12 @@ mod tests {
             hessian_lambda_max_limit: converged.then_some(1.0),
             hessian_trace_iterate: 1.5,
             init_positive: 3,
+            selected_points: None,
+            distinct_selected: None,
+            collisions: None,
+            dead_neurons: None,
+            shared_points: None,
+            final_coords: None,
             trajectory: Vec::new(),
             wall_seconds: 0.0,
         }
@@ -212,7 +230,7 @@ mod tests {
     fn non_finite_and_huge_values_print_compactly() {
         let mut diverged = record(1, "diverged", 0);
         diverged.effective_support = f64::NAN;
-        diverged.linf_ratio = f64::INFINITY;
+        diverged.linf_ratio = Some(f64::INFINITY);
         diverged.align_init = 1e300;
         diverged.loss_gap = Some(f64::INFINITY);
         diverged.align_gd_limit = Some(f64::NAN);

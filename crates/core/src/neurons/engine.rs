@@ -45,7 +45,7 @@ pub trait NeuronsEngine {
     /// The current weights in ambient coordinates. Costs O(k n d) (reduced) or O(k d) (dense).
     fn weights(&self) -> Neurons;
 
-    /// `||W||_F^2`, the quantity of the divergence rule. Costs O(k d) (dense) or O(k n + k^2)
+    /// `||W||_F^2`, the quantity of the divergence rule. Costs O(k d) (dense) or O(k)
     /// (reduced).
     fn norm_sq(&self) -> f64;
 
@@ -124,6 +124,10 @@ impl NeuronsEngine for DenseNeurons<'_> {
 
 /// `W` in data coordinates on orthonormal data, with the complement kept as a `k x k` map
 /// (see the [module docs](self)).
+///
+/// The engine keeps `M = W W^T` of its current iterate, computed once after each step (a step
+/// needs it, and `||W||_F^2 = tr M` is read after every step), and works in buffers it owns, so
+/// a step allocates nothing.
 #[derive(Debug, Clone)]
 pub struct ReducedNeurons<'d> {
     data: &'d Data,
@@ -138,6 +142,17 @@ pub struct ReducedNeurons<'d> {
     p0: Vec<f64>,
     /// `W_perp(0)`, row by row, for [`NeuronsEngine::weights`] only.
     perp0: Vec<f64>,
+    /// `M = U U^T + T P T^T` of the current iterate, `k x k`.
+    m: Vec<f64>,
+    /// Scratch of a step: `A_B`, the batch's additive columns (`k` a member), the next `U` and
+    /// `T`, `T P`, the sums of `U U^T`, and one sample's `z`, `a`, `s` and `M a`.
+    a_batch: Vec<f64>,
+    added: Vec<f64>,
+    next_u: Vec<f64>,
+    next_t: Vec<f64>,
+    tp: Vec<f64>,
+    sums: Vec<f64>,
+    sample: [Vec<f64>; 4],
 }
 
 impl<'d> ReducedNeurons<'d> {
@@ -156,10 +171,30 @@ impl<'d> ReducedNeurons<'d> {
             ));
         }
         let k = w0.k;
+        let n = data.n();
         let u: Vec<f64> = (0..k).flat_map(|j| data.coords(w0.row(j))).collect();
         let (perp0, p0) = perp_parts(data, w0, &u);
         let t = (0..k * k).map(|jm| if jm / k == jm % k { 1.0 } else { 0.0 }).collect();
-        Ok(Self { data, activation, eta, k, u, t, p0, perp0 })
+        let mut engine = Self {
+            data,
+            activation,
+            eta,
+            k,
+            u,
+            t,
+            p0,
+            perp0,
+            m: vec![0.0; k * k],
+            a_batch: vec![0.0; k * k],
+            added: Vec::with_capacity(k * n),
+            next_u: vec![0.0; k * n],
+            next_t: vec![0.0; k * k],
+            tp: vec![0.0; k * k],
+            sums: vec![0.0; k * k],
+            sample: [vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]],
+        };
+        engine.refresh_gram();
+        Ok(engine)
     }
 
     /// `W_perp W_perp^T = T P T^T`, `k x k`.
@@ -171,33 +206,108 @@ impl<'d> ReducedNeurons<'d> {
         (0..k * k).map(|jm| (0..k).map(|l| tp[jm / k * k + l] * self.t[jm % k * k + l]).sum()).collect()
     }
 
-    /// `M = W W^T = U U^T + T P T^T`, `k x k`.
-    fn gram(&self) -> Vec<f64> {
-        let (k, n) = (self.k, self.data.n());
-        let perp = self.perp_gram();
-        (0..k * k)
-            .map(|jm| {
-                let (j, m) = (jm / k, jm % k);
-                dot(&self.u[j * n..(j + 1) * n], &self.u[m * n..(m + 1) * n]) + perp[jm]
-            })
-            .collect()
+    /// Sets `M = U U^T + T P T^T` for the current iterate (exactly symmetric). The sums of
+    /// `U U^T` run over the data points in order, each entry's as [`dot`] adds, but all entries
+    /// at once, so that they do not wait for one another.
+    fn refresh_gram(&mut self) {
+        self.refresh_gram_with(self.k);
     }
 
-    /// `(I - h A) Y` for `Y` with `k` rows of length `len`, row by row.
-    fn shrink(&self, y: &[f64], len: usize, h: f64, a: &[f64]) -> Vec<f64> {
-        let k = self.k;
-        let mut out = y.to_vec();
-        for j in 0..k {
-            for l in 0..k {
-                let factor = h * a[j * k + l];
-                if factor != 0.0 {
-                    for (o, &v) in out[j * len..(j + 1) * len].iter_mut().zip(&y[l * len..(l + 1) * len]) {
-                        *o -= factor * v;
-                    }
+    /// [`Self::refresh_gram`] with `k` passed in, inlined where `k` is a constant.
+    #[inline(always)]
+    fn refresh_gram_with(&mut self, k: usize) {
+        let n = self.data.n();
+        for jm in 0..k * k {
+            let (j, m) = (jm / k, jm % k);
+            self.tp[jm] = (0..k).map(|l| self.t[j * k + l] * self.p0[l * k + m]).sum();
+        }
+        let (u, sums) = (&self.u[..k * n], &mut self.sums[..k * k]);
+        sums.fill(0.0);
+        for i in 0..n {
+            for j in 0..k {
+                let uj = u[j * n + i];
+                for m in 0..=j {
+                    sums[j * k + m] += uj * u[m * n + i];
                 }
             }
         }
-        out
+        for j in 0..k {
+            for m in 0..=j {
+                let perp: f64 = (0..k).map(|l| self.tp[j * k + l] * self.t[m * k + l]).sum();
+                let value = self.sums[j * k + m] + perp;
+                self.m[j * k + m] = value;
+                self.m[m * k + j] = value;
+            }
+        }
+    }
+
+    /// One step with `k` passed in, inlined where `k` is a constant.
+    #[inline(always)]
+    fn step_with(&mut self, k: usize, batch: &Batch<'_>) {
+        let n = self.data.n();
+        let h = self.eta / batch.size as f64;
+        // The fields as local slices, so that the compiler keeps them in registers.
+        let Self { activation, u, t, m, a_batch, added, next_u, next_t, sample, .. } = self;
+        let (activation, u, m) = (*activation, &u[..k * n], &m[..k * k]);
+        let a_batch = &mut a_batch[..k * k];
+        a_batch.fill(0.0);
+        added.clear();
+        // The additive part, from the iterate before the step.
+        let [z, a, s, ma] = sample;
+        let (z, a, s, ma) = (&mut z[..k], &mut a[..k], &mut s[..k], &mut ma[..k]);
+        for (place, &i) in batch.members.iter().enumerate() {
+            let count = f64::from(batch.count(place));
+            for j in 0..k {
+                let zj = u[j * n + i];
+                z[j] = zj;
+                a[j] = activation.value(zj);
+                s[j] = activation.derivative(zj);
+            }
+            // A_B += count a a^T, and M a, column by column of the symmetric M so that the k
+            // sums do not wait for one another. Written without a branch on a_l = 0: for ReLU
+            // which neurons a sample activates follows no pattern.
+            ma.fill(0.0);
+            for l in 0..k {
+                let al = a[l];
+                let weighted = count * al;
+                for (entry, &aj) in a_batch[l * k..(l + 1) * k].iter_mut().zip(a.iter()) {
+                    *entry += weighted * aj;
+                }
+                for (sum, &mlj) in ma.iter_mut().zip(&m[l * k..(l + 1) * k]) {
+                    *sum += mlj * al;
+                }
+            }
+            for j in 0..k {
+                added.push(count * (a[j] + s[j] * (z[j] - ma[j])));
+            }
+        }
+        shrink(next_u, u, k, n, h, a_batch);
+        for (place, &i) in batch.members.iter().enumerate() {
+            for (j, &c) in added[place * k..(place + 1) * k].iter().enumerate() {
+                next_u[j * n + i] += h * c;
+            }
+        }
+        shrink(next_t, t, k, k, h, a_batch);
+        std::mem::swap(&mut self.u, &mut self.next_u);
+        std::mem::swap(&mut self.t, &mut self.next_t);
+        self.refresh_gram_with(k);
+    }
+}
+
+/// `out = (I - h A) y` for `y` with `k` rows of length `len`, row by row.
+#[inline(always)]
+fn shrink(out: &mut [f64], y: &[f64], k: usize, len: usize, h: f64, a: &[f64]) {
+    out.copy_from_slice(y);
+    for j in 0..k {
+        let row = &mut out[j * len..(j + 1) * len];
+        for l in 0..k {
+            let factor = h * a[j * k + l];
+            if factor != 0.0 {
+                for (o, &v) in row.iter_mut().zip(&y[l * len..(l + 1) * len]) {
+                    *o -= factor * v;
+                }
+            }
+        }
     }
 }
 
@@ -206,39 +316,21 @@ impl NeuronsEngine for ReducedNeurons<'_> {
         "reduced"
     }
 
+    /// The step for `k` up to 8 is compiled once for each `k`, which lets the compiler unroll
+    /// its `k`-long loops and keep their sums in registers; the arithmetic, and so the result,
+    /// is the same for every `k`.
     fn step(&mut self, batch: &Batch<'_>) {
-        let (k, n) = (self.k, self.data.n());
-        let h = self.eta / batch.size as f64;
-        let m = self.gram();
-        let mut a_batch = vec![0.0; k * k];
-        // The additive part, from the iterate before the step.
-        let mut added: Vec<(usize, Vec<f64>)> = Vec::with_capacity(batch.members.len());
-        for (place, &i) in batch.members.iter().enumerate() {
-            let count = f64::from(batch.count(place));
-            let ui: Vec<f64> = (0..k).map(|j| self.u[j * n + i]).collect();
-            let a: Vec<f64> = ui.iter().map(|&z| self.activation.value(z)).collect();
-            let s: Vec<f64> = ui.iter().map(|&z| self.activation.derivative(z)).collect();
-            for j in 0..k {
-                for l in 0..k {
-                    a_batch[j * k + l] += count * a[j] * a[l];
-                }
-            }
-            let column: Vec<f64> = (0..k)
-                .map(|j| {
-                    let ma: f64 = (0..k).map(|l| m[j * k + l] * a[l]).sum();
-                    count * (a[j] + s[j] * (ui[j] - ma))
-                })
-                .collect();
-            added.push((i, column));
+        match self.k {
+            1 => self.step_with(1, batch),
+            2 => self.step_with(2, batch),
+            3 => self.step_with(3, batch),
+            4 => self.step_with(4, batch),
+            5 => self.step_with(5, batch),
+            6 => self.step_with(6, batch),
+            7 => self.step_with(7, batch),
+            8 => self.step_with(8, batch),
+            k => self.step_with(k, batch),
         }
-        let mut u = self.shrink(&self.u, n, h, &a_batch);
-        for (i, column) in added {
-            for (j, c) in column.into_iter().enumerate() {
-                u[j * n + i] += h * c;
-            }
-        }
-        self.u = u;
-        self.t = self.shrink(&self.t, k, h, &a_batch);
     }
 
     fn coords(&self) -> Vec<f64> {
@@ -261,9 +353,9 @@ impl NeuronsEngine for ReducedNeurons<'_> {
         Neurons { k, d, w }
     }
 
+    /// `tr M`, kept with the iterate: O(k).
     fn norm_sq(&self) -> f64 {
-        let perp = self.perp_gram();
-        dot(&self.u, &self.u) + (0..self.k).map(|j| perp[j * self.k + j]).sum::<f64>()
+        (0..self.k).map(|j| self.m[j * self.k + j]).sum()
     }
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {

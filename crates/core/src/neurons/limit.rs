@@ -53,3 +53,71 @@ pub fn linear_gd_limit(u0: &[f64], k: usize) -> Option<LinearLimit> {
         polar: (0..k * n).map(|e| polar[(e / n, e % n)]).collect(),
     })
 }
+
+/// The global minimum that a converged run of `k` neurons on orthonormal data is identified
+/// with, in data coordinates (`k x n`, row by row), or `None` when `u` cannot be one.
+///
+/// The minima are read in data coordinates with no part outside the data span, where the loss
+/// is `(n - k)/(2n)` exactly when the reconstructions `U^T sigma(U)` form a rank-`k` orthogonal
+/// projection (see the [module](super) docs on `L*`):
+///
+/// - **linear**: `U` with orthonormal rows (`U U^T = I`), any `k`-dimensional subspace. The
+///   identified point is the nearest such `U` in the Frobenius norm, the polar factor
+///   `(U U^T)^{-1/2} U = A B^T` of `U = A Sigma B^T` (refused when `U` has rank below `k`);
+/// - **ReLU**: no one shape (the module docs list the kinds found). The identified point is `U`
+///   with the coordinates at most `support_threshold` times their row's largest `|u_ji|` set to
+///   zero: the decayed coordinates, which at the raw iterate still count as active where they
+///   are positive; it is refused when a row keeps no positive coordinate (a dead neuron). Rows
+///   are not renormalised (a row of a minimum need not have unit norm), so the point is a
+///   minimum to within the run's own convergence.
+///
+/// At `k = 1` these are the single neuron's limit point up to its renormalisation (a single
+/// neuron's minimum has no negative coordinate that matters).
+pub fn identified_minimum(
+    u: &[f64],
+    k: usize,
+    activation: crate::config::Activation,
+    support_threshold: f64,
+) -> Option<Vec<f64>> {
+    if k == 0 || u.is_empty() || !u.len().is_multiple_of(k) {
+        return None;
+    }
+    let n = u.len() / k;
+    match activation {
+        crate::config::Activation::Linear => linear_gd_limit(u, k).map(|limit| limit.polar),
+        crate::config::Activation::Relu => {
+            let mut minimum = vec![0.0; k * n];
+            for j in 0..k {
+                let row = &u[j * n..(j + 1) * n];
+                let kept = crate::metrics::support_indices(row, support_threshold);
+                if !kept.iter().any(|&i| row[i] > 0.0) {
+                    return None;
+                }
+                for &i in &kept {
+                    minimum[j * n + i] = row[i];
+                }
+            }
+            Some(minimum)
+        }
+    }
+}
+
+/// `tr H` at a global minimum of `k` neurons on orthonormal data of `n` points in `R^d`:
+/// `k (d + 2 + 2k - n) / n` at every minimum of the linear activation, and for ReLU
+/// `(k (d + 4) - |A|) / n` at a minimum where the neurons share the points out (unit rows
+/// with disjoint supports, `|A|` the points they keep; `k (d + 3)/n` at `k` distinct points).
+/// For `k = 1` these are the single neuron's `(d + 4 - |A|)/n`. ReLU minima of other shapes
+/// (the module docs) have other traces.
+pub fn trace_at_minimum(
+    activation: crate::config::Activation,
+    k: usize,
+    n: usize,
+    d: usize,
+    kept_points: usize,
+) -> f64 {
+    let (k, n, d) = (k as f64, n as f64, d as f64);
+    match activation {
+        crate::config::Activation::Linear => k * (d + 2.0 + 2.0 * k - n) / n,
+        crate::config::Activation::Relu => (k * (d + 4.0) - kept_points as f64) / n,
+    }
+}

@@ -30,6 +30,10 @@ pub struct NeuronsMetrics {
     /// Neurons with no active sample (`sigma(<w_j, x_i>) = 0` for every `i`): every gradient of
     /// theirs is zero, so no step moves them again.
     pub dead_neurons: usize,
+    /// Data points in the support of two or more neurons at an active coordinate: 0 when the
+    /// neurons share the points they use out among themselves (the ReLU minima; for the linear
+    /// activation rows rotate inside their subspace, so this says little there).
+    pub shared_points: usize,
     /// `diag(W^T W)` in data coordinates: `sum_j <w_j, x_i>^2` for every data point `i`.
     pub projection_diagonal: Vec<f64>,
 }
@@ -57,6 +61,13 @@ impl NeuronsMetrics {
         chosen.dedup();
         let distinct_selected = chosen.len();
         let dead_neurons = rows.iter().filter(|row| row.iter().all(|&z| activation.value(z) == 0.0)).count();
+        let mut users = vec![0usize; n];
+        for (i, row) in indices.iter().zip(&rows) {
+            for &point in i.iter().filter(|&&point| activation.is_active(row[point])) {
+                users[point] += 1;
+            }
+        }
+        let shared_points = users.iter().filter(|&&count| count > 1).count();
         let projection_diagonal = (0..n).map(|i| rows.iter().map(|row| row[i] * row[i]).sum()).collect();
         Self {
             supports,
@@ -65,6 +76,7 @@ impl NeuronsMetrics {
             distinct_selected,
             collisions: single - distinct_selected,
             dead_neurons,
+            shared_points,
             projection_diagonal,
         }
     }

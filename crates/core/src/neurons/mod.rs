@@ -46,6 +46,35 @@
 //! `tr H = k (d + 3) / n`: each selected sample contributes `d + 2 + 1 - 0` for its own neuron
 //! and nothing else contributes. For `k = 1` this is the single neuron's `(d + 4 - 1) / n`.
 //!
+//! **Global minima on orthonormal data, and their trace.** In data coordinates (no part outside
+//! the span) the reconstructions are `U^T sigma(U)`, and `L = L*` exactly when they form a
+//! rank-`k` orthogonal projection. For the linear activation that is `U U^T = I`: rows
+//! orthonormal, spanning any `k`-dimensional subspace. For ReLU two shapes are known:
+//!
+//! - `U >= 0` with orthonormal rows. Non-negative orthogonal rows have disjoint supports: the
+//!   neurons share some of the points out among themselves, each row a unit vector on its own
+//!   points `A_j` (one point each is the case above);
+//! - groups of `m` neurons that reconstruct `m` points together, with rows of mixed sign: for
+//!   `m = 3`, rows `(1, 1, -1)/sqrt(2)`, `(1, -1, 1)/sqrt(2)`, `(-1, 1, 1)/sqrt(2)` on three
+//!   points, where each point activates two neurons whose sum reconstructs it exactly. Small
+//!   batches reach these (found in the repro's runs, not foreseen), so `k` neurons on `k` points
+//!   need not be one neuron a point.
+//!
+//! At a minimum of the first shape, with `||w_j|| = ||x_i|| = 1`:
+//!
+//! - linear: `<r_i, x_i> = 1 - S_i` with `S_i = sum_j z_ij^2`, so sample `i` contributes
+//!   `(d + 2 + 2k) S_i - k`, and `sum_i S_i = ||U||_F^2 = k`: `tr H = k (d + 2 + 2k - n) / n`
+//!   at every linear minimum;
+//! - ReLU: sample `i` in `A_j` activates neuron `j` alone, `<r_i, x_i> = 1 - z_ij^2`, and
+//!   contributes `(d + 4) z_ij^2 - 1`; summed, `tr H = (k (d + 4) - |A|) / n` with `|A| = sum_j
+//!   |A_j|`.
+//!
+//! Both are the single neuron's `(d + 4 - |A|)/n` at `k = 1` ([`trace_at_minimum`]). At the
+//! mixed group of three above every point is reconstructed exactly (`r_i = 0`) by two active
+//! neurons with `z = 1/sqrt(2)` and `||w_j||^2 = 3/2`, so the group contributes `3 (d + 2) + 9`
+//! against `3 (d + 3)` for three neurons on three distinct points: it is sharper by `6/n`.
+//! [`identified_minimum`] finds the minimum a converged run sits at.
+//!
 //! These functions work in ambient coordinates on any data and allocate; they are the reference
 //! that engines are tested against, not an inner loop. They do not step, choose where to
 //! evaluate, or decide what `k` a run may have beyond the shape checks of [`Neurons::new`].
@@ -66,7 +95,7 @@ mod stationarity;
 
 pub use engine::{DenseNeurons, NeuronsEngine, ReducedNeurons};
 pub use hessian::{hessian, hessian_eigenvalues, hessian_trace};
-pub use limit::{LinearLimit, linear_gd_limit};
+pub use limit::{LinearLimit, identified_minimum, linear_gd_limit, trace_at_minimum};
 pub use metrics::NeuronsMetrics;
 pub use stationarity::{ambient_stationarity, orthonormal_stationarity};
 

@@ -47,7 +47,7 @@ mod neurons;
 mod observe;
 
 pub use interrupt::{Interrupt, Interrupted, POLL_WORK, poll_steps};
-pub use neurons::{NeuronsRunResult, run_neurons};
+pub use neurons::{MAX_HESSIAN_SIDE, NeuronsLimit, NeuronsRunResult, run_neurons, run_neurons_interruptible};
 pub use observe::{NoObserver, Observer};
 
 use crate::batch::BatchSampler;
@@ -140,6 +140,19 @@ pub struct RunResult {
     pub gd_limit: Option<Vec<f64>>,
 }
 
+/// Refuses a configuration of several neurons in the single neuron's entry points ([`run`],
+/// [`run_group`], [`solve`], [`initial_coordinates`]): those are run by [`run_neurons`].
+fn single_neuron(config: &RunConfig) -> Result<(), ConfigError> {
+    if config.neurons == 1 {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "neurons",
+        config.neurons,
+        "is run by run_neurons; this entry point runs one neuron (neurons = 1)",
+    ))
+}
+
 /// The random stream of run `run_index` of the experiment seeded `seed`.
 pub fn run_rng(seed: u64, run_index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -168,6 +181,7 @@ pub fn draw_init(config: &RunConfig, rng: &mut ChaCha8Rng) -> Vec<f64> {
 /// running. Analyses of how the start decides the end (which point is selected) read them.
 pub fn initial_coordinates(config: &RunConfig, seed: u64, run_index: u64) -> Result<Vec<f64>, ConfigError> {
     config.validate()?;
+    single_neuron(config)?;
     let mut rng = run_rng(seed, run_index);
     let data = build_data(config, &mut rng)?;
     let w0 = draw_init(config, &mut rng);
@@ -187,6 +201,7 @@ pub fn run_observed(
     observer: &mut dyn Observer,
 ) -> Result<RunResult, ConfigError> {
     config.validate()?;
+    single_neuron(config)?;
     let mut rng = run_rng(seed, run_index);
     let data = build_data(config, &mut rng)?;
     let w0 = draw_init(config, &mut rng);
@@ -264,7 +279,7 @@ pub fn run_group_each(
     interrupt: &Interrupt,
     on_result: &mut dyn FnMut(usize, Result<RunResult, ConfigError>) -> ControlFlow<()>,
 ) -> Result<(), Interrupted> {
-    if let Err(error) = config.validate() {
+    if let Err(error) = config.validate().and_then(|()| single_neuron(config)) {
         for position in 0..runs.len() {
             if on_result(position, Err(error.clone())).is_break() {
                 return Err(Interrupted);
@@ -339,6 +354,7 @@ pub fn solve(
     observer: &mut dyn Observer,
 ) -> Result<RunResult, ConfigError> {
     config.validate()?;
+    single_neuron(config)?;
     let mut problem = Autoencoder::new(config, data, w0)?;
     let mut sampler = BatchSampler::new(config.schedule, config.n, config.batch);
     let limits = Limits {

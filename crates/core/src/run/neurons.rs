@@ -12,12 +12,14 @@
 //! coordinates (above `support_threshold^2` times the largest entry, the entries being squares): `k` neurons on `k` distinct
 //! points for ReLU, `W` on a coordinate subspace for the linear activation, are not.
 //!
-//! What is not here yet: observers (a `k`-neuron run shows no iterate, so trajectories are not
-//! recorded), the Hessian at an identified limit point, and the front ends (issue 15).
+//! A converged run on orthonormal data is identified with the global minimum it sits at
+//! ([`crate::neurons::identified_minimum`]), where the Hessian is measured as at the raw
+//! iterate. What is not here: observers (a `k`-neuron run shows no iterate, so trajectories are
+//! not recorded).
 
 use super::control::{Ending, Limits, Problem, Standing, control};
 use super::observe::{NoObserver, Observer};
-use super::{Outcome, build_data, run_rng};
+use super::{Interrupt, Interrupted, Outcome, build_data, run_rng};
 use crate::batch::BatchSampler;
 use crate::config::{EngineChoice, RunConfig};
 use crate::data::Data;
@@ -27,13 +29,31 @@ use crate::metrics::support_size;
 use crate::model::dot;
 use crate::neurons::{
     DenseNeurons, LinearLimit, Neurons, NeuronsEngine, NeuronsMetrics, ReducedNeurons, draw_init,
-    hessian_eigenvalues, hessian_trace, linear_gd_limit, loss, minimum_loss_and_stationary_gap,
+    hessian_eigenvalues, hessian_trace, identified_minimum, linear_gd_limit, loss,
+    minimum_loss_and_stationary_gap,
 };
 use rand::rngs::ChaCha8Rng;
 
 /// The largest `k d` for which a run's result includes the Hessian's largest eigenvalue (the
 /// `kd x kd` matrix is 32 MiB there).
 pub const MAX_HESSIAN_SIDE: usize = 2048;
+
+/// The global minimum a converged run of `k` neurons is identified with
+/// ([`identified_minimum`]) and its Hessian.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeuronsLimit {
+    /// Its data coordinates, `k x n`, row by row.
+    pub coords: Vec<f64>,
+    /// The data points that carry weight in its `diag(W^T W)`: `k` at `k` distinct points or on
+    /// a coordinate subspace, more where a ReLU neuron keeps several points or linear rows span
+    /// a general subspace.
+    pub support: usize,
+    /// `tr H` there.
+    pub hessian_trace: f64,
+    /// The largest eigenvalue of `H` there (`None` when the eigenvalues fail or `k d` exceeds
+    /// [`MAX_HESSIAN_SIDE`]).
+    pub hessian_lambda_max: Option<f64>,
+}
 
 /// Everything a run of `k` neurons produced.
 #[derive(Debug, Clone)]
@@ -55,6 +75,8 @@ pub struct NeuronsRunResult {
     pub sparse_step: Option<u64>,
     /// The initial weights `W_0`.
     pub init: Neurons,
+    /// The initial data coordinates `U_0 = W_0 X`, `k x n`, row by row.
+    pub init_coords: Vec<f64>,
     /// The final weights.
     pub weights: Neurons,
     /// The final data coordinates `U = W X`, `k x n`, row by row.
@@ -68,6 +90,13 @@ pub struct NeuronsRunResult {
     /// For the linear activation on orthonormal data: the predicted full-batch limit of `U^T U`
     /// and, where `w_0` lies in the span, of `U` ([`crate::neurons::linear_gd_limit`]).
     pub linear_limit: Option<LinearLimit>,
+    /// How close `U^T U` is to the predicted limit `B B^T` of [`Self::linear_limit`]:
+    /// `sqrt(<U^T U, B B^T>_F / (||U^T U||_F ||B B^T||_F))`, 1 there; for `k = 1` the single
+    /// neuron's `|cos(u, u_gd)|`.
+    pub align_gd_limit: Option<f64>,
+    /// The identified global minimum, on orthonormal data, unless the run diverged or stopped at
+    /// a stationary point that is not a minimum, and when the iterate has the structure of one.
+    pub limit: Option<NeuronsLimit>,
     /// `tr H` at the final iterate, in closed form.
     pub hessian_trace: f64,
     /// The largest eigenvalue of `H` at the final iterate (`None` when the eigenvalues fail or
@@ -75,24 +104,25 @@ pub struct NeuronsRunResult {
     pub hessian_lambda_max: Option<f64>,
 }
 
-/// The engine of a run: an enum rather than a trait object, as in the single-neuron model.
+/// The engine of a run: an enum rather than a trait object, as in the single-neuron model. The
+/// reduced engine, which carries its scratch buffers inline, is boxed to keep the variants alike.
 enum AnyEngine<'a> {
     Dense(DenseNeurons<'a>),
-    Reduced(ReducedNeurons<'a>),
+    Reduced(Box<ReducedNeurons<'a>>),
 }
 
 impl<'a> AnyEngine<'a> {
     fn get(&self) -> &(dyn NeuronsEngine + 'a) {
         match self {
             Self::Dense(engine) => engine,
-            Self::Reduced(engine) => engine,
+            Self::Reduced(engine) => engine.as_ref(),
         }
     }
 
     fn get_mut(&mut self) -> &mut (dyn NeuronsEngine + 'a) {
         match self {
             Self::Dense(engine) => engine,
-            Self::Reduced(engine) => engine,
+            Self::Reduced(engine) => engine.as_mut(),
         }
     }
 }
@@ -186,19 +216,41 @@ fn is_dense(metrics: &NeuronsMetrics, k: usize, support_threshold: f64) -> bool 
     support_size(&metrics.projection_diagonal, support_threshold * support_threshold) > k
 }
 
-/// Runs `k` tied neurons under `config` (its data, schedule, batch, step size, engine choice and
-/// stopping rule), seed `seed`, run index `run_index`: the data and `W_0` are drawn from the
-/// run's stream as for one neuron, the rows of `W_0` one after the other. An error, before any
-/// step, when the configuration is invalid, when `k` is outside `1..=n`, or when the reduced
-/// engine is forced onto data that is not orthonormal.
-pub fn run_neurons(
+/// Runs `k = config.neurons` tied neurons under `config` (its data, schedule, batch, step
+/// size, engine choice and stopping rule), seed `seed`, run index `run_index`: the data and
+/// `W_0` are drawn from the run's stream as for one neuron, the rows of `W_0` one after the
+/// other. An error, before any step, when the configuration is invalid (`k` outside `1..=n`
+/// among others) or when the reduced engine is forced onto data that is not orthonormal.
+pub fn run_neurons(config: &RunConfig, seed: u64, run_index: u64) -> Result<NeuronsRunResult, ConfigError> {
+    match run_neurons_interruptible(config, seed, run_index, &Interrupt::new()) {
+        Ok(result) => result,
+        // Nobody holds the interrupt, so nobody can request it.
+        Err(Interrupted) => unreachable!("a run without an interrupt was interrupted"),
+    }
+}
+
+/// [`run_neurons`] that stops, with no result, soon after `interrupt` is requested.
+pub fn run_neurons_interruptible(
     config: &RunConfig,
-    k: usize,
     seed: u64,
     run_index: u64,
-) -> Result<NeuronsRunResult, ConfigError> {
+    interrupt: &Interrupt,
+) -> Result<Result<NeuronsRunResult, ConfigError>, Interrupted> {
+    match prepare_and_run(config, seed, run_index, interrupt) {
+        Ok(Some(result)) => Ok(Ok(result)),
+        Ok(None) => Err(Interrupted),
+        Err(error) => Ok(Err(error)),
+    }
+}
+
+fn prepare_and_run(
+    config: &RunConfig,
+    seed: u64,
+    run_index: u64,
+    interrupt: &Interrupt,
+) -> Result<Option<NeuronsRunResult>, ConfigError> {
     config.validate()?;
-    crate::neurons::check_neuron_count(k, config.n)?;
+    let k = config.neurons;
     let mut rng = run_rng(seed, run_index);
     let data = build_data(config, &mut rng)?;
     let init = draw_init(k, config.d, config.init_scale, &mut rng)?;
@@ -210,7 +262,7 @@ pub fn run_neurons(
             AnyEngine::Dense(DenseNeurons::new(&data, config.activation, config.eta, init.clone())?)
         }
         EngineChoice::Auto | EngineChoice::Reduced => {
-            AnyEngine::Reduced(ReducedNeurons::new(&data, config.activation, config.eta, &init)?)
+            AnyEngine::Reduced(Box::new(ReducedNeurons::new(&data, config.activation, config.eta, &init)?))
         }
     };
     let (loss_min, stationary_gap) = minimum_loss_and_stationary_gap(&data, config.activation, k)?;
@@ -228,12 +280,16 @@ pub fn run_neurons(
         max_steps: config.max_steps,
         check_every: config.check_every,
         grad_tol: config.grad_tol,
-        interrupt: None,
+        interrupt: Some(interrupt),
     };
     let Some(ending) = control(&mut problem, &mut sampler, &mut rng, limits, &mut NoObserver) else {
-        unreachable!("a run without an interrupt was interrupted")
+        return Ok(None);
     };
-    Ok(finish(&problem, &data, init, ending, seed, run_index))
+    // Measuring the final iterate can take long at large sizes: the interrupt is read first.
+    if interrupt.is_requested() {
+        return Ok(None);
+    }
+    Ok(Some(finish(&problem, &data, init, ending, seed, run_index)))
 }
 
 fn finish(
@@ -252,20 +308,47 @@ fn finish(
     let dense = is_dense(&metrics, problem.k, problem.config.support_threshold);
     let (w, w0) = (weights.as_slice(), init.as_slice());
     let align_init = dot(w, w0).abs() / (dot(w, w).sqrt() * dot(w0, w0).sqrt());
+    let init_coords: Vec<f64> = (0..init.k()).flat_map(|j| data.coords(init.row(j))).collect();
     let linear_limit = (activation == crate::config::Activation::Linear && data.is_orthonormal())
-        .then(|| {
-            let u0: Vec<f64> = (0..init.k()).flat_map(|j| data.coords(init.row(j))).collect();
-            linear_gd_limit(&u0, init.k())
-        })
+        .then(|| linear_gd_limit(&init_coords, init.k()))
         .flatten();
+    let align_gd_limit =
+        linear_limit.as_ref().map(|limit| projection_alignment(&coords, problem.k, &limit.projection));
     let hessian_trace = hessian_trace(data, activation, &weights).unwrap_or(f64::NAN);
-    // The kd x kd matrix is formed only up to MAX_HESSIAN_SIDE: beyond, its memory and its
-    // O((kd)^3) eigensolver would dwarf the run.
-    let hessian_lambda_max = (weights.k() * weights.d() <= MAX_HESSIAN_SIDE)
-        .then(|| {
-            hessian_eigenvalues(data, activation, &weights).ok().and_then(|values| values.last().copied())
-        })
-        .flatten();
+    let hessian_lambda_max = largest_eigenvalue(data, activation, &weights);
+    // As for one neuron: identified unless the run diverged or stopped at a stationary point
+    // that is not a minimum.
+    let identifiable =
+        !matches!(ending.outcome, Outcome::Diverged { .. } | Outcome::StationaryNotMinimum { .. });
+    let limit = (identifiable && data.is_orthonormal())
+        .then(|| identified_minimum(&coords, problem.k, activation, problem.config.support_threshold))
+        .flatten()
+        .and_then(|minimum| {
+            // In data coordinates: orthonormal data is the standard basis turned by an orthogonal
+            // map, which leaves the Hessian's spectrum and trace alone, and there the other
+            // points' coordinates are exactly zero, on the kink, rather than rounded to either
+            // side of it (which would count a spurious active sample, -1/n each, in tr H).
+            let (n, d) = (data.n(), data.d());
+            let basis = Data::basis(n, d).ok()?;
+            let rows: Vec<f64> = (0..problem.k)
+                .flat_map(|j| {
+                    let mut row = minimum[j * n..(j + 1) * n].to_vec();
+                    row.resize(d, 0.0);
+                    row
+                })
+                .collect();
+            let at = Neurons::new(problem.k, d, rows).ok()?;
+            let diagonal =
+                NeuronsMetrics::of(&minimum, problem.k, activation, problem.config.support_threshold)
+                    .projection_diagonal;
+            let threshold = problem.config.support_threshold;
+            Some(NeuronsLimit {
+                support: support_size(&diagonal, threshold * threshold),
+                hessian_trace: crate::neurons::hessian_trace(&basis, activation, &at).ok()?,
+                hessian_lambda_max: largest_eigenvalue(&basis, activation, &at),
+                coords: minimum,
+            })
+        });
     NeuronsRunResult {
         seed,
         run_index,
@@ -275,15 +358,46 @@ fn finish(
         final_stationarity: ending.stationarity,
         sparse_step: ending.sparse_step(!dense),
         init,
+        init_coords,
         loss_gap: problem.loss_gap(),
         weights,
         coords,
         metrics,
         align_init,
         linear_limit,
+        align_gd_limit,
+        limit,
         hessian_trace,
         hessian_lambda_max,
     }
+}
+
+/// The largest eigenvalue of the `kd x kd` Hessian at `weights`, formed only up to
+/// [`MAX_HESSIAN_SIDE`]: beyond, its memory and its O((kd)^3) eigensolver would dwarf the run.
+fn largest_eigenvalue(data: &Data, activation: crate::config::Activation, weights: &Neurons) -> Option<f64> {
+    (weights.k() * weights.d() <= MAX_HESSIAN_SIDE)
+        .then(|| {
+            hessian_eigenvalues(data, activation, weights).ok().and_then(|values| values.last().copied())
+        })
+        .flatten()
+}
+
+/// `sqrt(<U^T U, P>_F / (||U^T U||_F ||P||_F))` for `u` (`k x n`) and a projection `p`
+/// (`n x n`), computed in `k x k` and `k x n` products: `<U^T U, P>_F = tr(U P U^T)` and
+/// `||U^T U||_F = ||U U^T||_F`.
+fn projection_alignment(u: &[f64], k: usize, p: &[f64]) -> f64 {
+    let n = u.len() / k;
+    let row = |j: usize| &u[j * n..(j + 1) * n];
+    let mut inner = 0.0;
+    for j in 0..k {
+        for a in 0..n {
+            inner += row(j)[a] * dot(&p[a * n..(a + 1) * n], row(j));
+        }
+    }
+    let gram_sq: f64 =
+        (0..k).flat_map(|j| (0..k).map(move |m| (j, m))).map(|(j, m)| dot(row(j), row(m)).powi(2)).sum();
+    let p_sq = dot(p, p);
+    (inner / (gram_sq.sqrt() * p_sq.sqrt())).max(0.0).sqrt()
 }
 
 #[cfg(test)]
@@ -298,7 +412,9 @@ mod tests {
         let w = Neurons::new(k, data.d(), rows).unwrap();
         let (loss_min, gap) = minimum_loss_and_stationary_gap(data, config.activation, k).unwrap();
         let problem = NeuronsProblem {
-            engine: AnyEngine::Reduced(ReducedNeurons::new(data, config.activation, config.eta, &w).unwrap()),
+            engine: AnyEngine::Reduced(Box::new(
+                ReducedNeurons::new(data, config.activation, config.eta, &w).unwrap(),
+            )),
             config,
             data,
             k,

@@ -226,7 +226,9 @@ class Trajectory:
         return f"Trajectory({len(self.steps)} snapshots to step {self.record['steps_run']}, outcome {self.record['outcome']})"
 
 
-def _arguments(activation, n, d, data, init_scale, eta, schedule, engine, max_steps, tol, check_every, support_threshold):
+def _arguments(
+    activation, n, d, data, init_scale, eta, schedule, engine, max_steps, tol, check_every, support_threshold, neurons=1
+):
     points = None
     if isinstance(data, str):
         data_word = _word("data", data, DATA_SETS)
@@ -243,6 +245,7 @@ def _arguments(activation, n, d, data, init_scale, eta, schedule, engine, max_st
         n, d = rows, cols
     arguments = {
         "activation": _word("activation", activation, ACTIVATIONS),
+        "neurons": _integer("neurons", neurons),
         "n": n,
         "d": d,
         "data": data_word,
@@ -275,6 +278,7 @@ def run(
     check_every: int = 1000,
     support_threshold: float = 1e-6,
     progress: Optional[Progress] = None,
+    neurons: int = 1,
 ) -> RunResult:
     """Runs seeds ``0..seeds`` of SGD at every batch size, as ``cargo xtask run`` does.
 
@@ -304,6 +308,11 @@ def run(
         support_threshold: a coordinate counts in the support when ``|u_i| > threshold * max |u_j|``.
         progress: called as ``progress(done, total)`` about every 0.1 s while runs compute
             (``tqdm``: ``bar = tqdm(total=...); progress=lambda d, t: bar.update(d - bar.n)``).
+        neurons: the number ``k`` of tied neurons, in ``1..=n`` (the CLI's ``--neurons``); 1 is
+            the paper's single neuron. With ``k > 1`` the columns also hold ``selected_points``
+            (a sorted list, one point a neuron, or None), ``distinct_selected``, ``collisions``,
+            ``dead_neurons``, ``shared_points`` and ``final_coords`` (``U = W X``, ``k x n`` row by
+            row, a list a run); ``cargo xtask run --help`` says how the other fields read then.
 
     Returns:
         A :class:`RunResult`.
@@ -319,7 +328,8 @@ def run(
         [1, 1]
     """
     arguments, points = _arguments(
-        activation, n, d, data, init_scale, eta, schedule, engine, max_steps, tol, check_every, support_threshold
+        activation, n, d, data, init_scale, eta, schedule, engine, max_steps, tol, check_every, support_threshold,
+        neurons,
     )
     if batch is None:
         batches = default_batches(arguments["n"])
