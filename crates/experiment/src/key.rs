@@ -135,9 +135,17 @@ impl KeyedConfig {
         }
     }
 
-    /// The same configuration at full batch (`b = n`), for pairing.
+    /// The same configuration at full batch (`b = n`) with no step budget, for pairing: a run
+    /// is paired with the full-batch run of the same model, data and seed whatever the budgets
+    /// (a spec may give full batch its own, `max_steps_full_batch`). Compare it with
+    /// [`Self::without_budget`] of the candidates.
     pub fn at_full_batch(&self) -> Self {
-        Self { batch: self.n, ..self.clone() }
+        Self { batch: self.n, ..self.without_budget() }
+    }
+
+    /// The same configuration with the step budget left out (set to 0), for pairing.
+    pub fn without_budget(&self) -> Self {
+        Self { max_steps: 0, ..self.clone() }
     }
 
     /// Whether the batch size is `n`.
@@ -232,8 +240,14 @@ mod tests {
     fn pairing_form_differs_only_in_the_batch() {
         let c = RunConfig { batch: 3, ..RunConfig::default() };
         let full = RunConfig { batch: c.n, ..c.clone() };
-        assert_eq!(KeyedConfig::of(&c).at_full_batch(), KeyedConfig::of(&full));
+        assert_eq!(KeyedConfig::of(&c).at_full_batch(), KeyedConfig::of(&full).without_budget());
+        let longer = RunConfig { max_steps: 2 * full.max_steps, ..full.clone() };
+        assert_eq!(KeyedConfig::of(&c).at_full_batch(), KeyedConfig::of(&longer).without_budget());
+        assert_ne!(KeyedConfig::of(&full), KeyedConfig::of(&longer));
         assert!(KeyedConfig::of(&full).is_full_batch());
-        assert_ne!(KeyedConfig::of(&c).at_full_batch(), KeyedConfig::of(&RunConfig { eta: 0.2, ..full }));
+        assert_ne!(
+            KeyedConfig::of(&c).at_full_batch(),
+            KeyedConfig::of(&RunConfig { eta: 0.2, ..full }).without_budget()
+        );
     }
 }

@@ -158,6 +158,11 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
         Some(m) if quick => (m, "quick.max_steps".to_string()),
         _ => (s.max_steps, sweep_key("max_steps")),
     };
+    // The full-batch points' own budget, unless quick overrides every budget.
+    let (full_batch_steps, full_batch_steps_key) = match s.max_steps_full_batch {
+        Some(m) if !(quick && q.max_steps.is_some()) => (m, sweep_key("max_steps_full_batch")),
+        _ => (max_steps, steps_key.clone()),
+    };
     if seeds == 0 {
         return Err(ExperimentError::spec(file, &seeds_key, 0, "at least 1"));
     }
@@ -202,11 +207,12 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
         }
     }
     // The key of a core config field, in this spec's terms.
-    let key_of = |field: &str| match field {
+    let key_of = |field: &str, full_batch: bool| match field {
         "n" => n_key.clone(),
         "d" => d_key.clone(),
         "batch" => batch_key.clone(),
         "eta" => eta_key.clone(),
+        "max_steps" if full_batch => full_batch_steps_key.clone(),
         "max_steps" => steps_key.clone(),
         other => sweep_key(other),
     };
@@ -241,13 +247,13 @@ fn sweep_points(spec: &Spec, index: usize, quick: bool) -> Result<Vec<Point>, Ex
                                 batch: b,
                                 eta,
                                 schedule: schedule.into(),
-                                max_steps,
+                                max_steps: if b == n { full_batch_steps } else { max_steps },
                                 grad_tol: s.grad_tol.unwrap_or(1e-10),
                                 check_every: s.check_every.unwrap_or(1000),
                                 ..RunConfig::default()
                             };
                             config.validate().map_err(|e| {
-                                ExperimentError::spec(file, key_of(e.field), &e.value, &e.allowed)
+                                ExperimentError::spec(file, key_of(e.field, b == n), &e.value, &e.allowed)
                             })?;
                             // Several neurons record no trajectory.
                             let recording = match (neurons, s.record_coordinates) {

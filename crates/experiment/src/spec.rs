@@ -55,6 +55,10 @@ pub struct Sweep {
     pub seed: Option<u64>,
     /// Step budget.
     pub max_steps: u64,
+    /// The step budget of the full-batch points (`b = n`) when it differs from `max_steps`
+    /// (default: `max_steps`). `quick.max_steps` overrides both.
+    #[serde(default)]
+    pub max_steps_full_batch: Option<u64>,
     /// Convergence tolerance (default 1e-10).
     #[serde(default)]
     pub grad_tol: Option<f64>,

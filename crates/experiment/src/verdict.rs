@@ -487,10 +487,10 @@ pub fn evaluate(
 }
 
 /// The index of the full-batch partner of `points[i]`: the point at `b = n` that shares every
-/// other configuration field and the seed.
+/// other configuration field but the step budget, and the seed.
 pub fn baseline_of(points: &[Point], i: usize) -> Option<usize> {
     let wanted = points[i].keyed().at_full_batch();
-    points.iter().position(|q| q.seed == points[i].seed && q.keyed() == wanted)
+    points.iter().position(|q| q.seed == points[i].seed && q.keyed().without_budget() == wanted)
 }
 
 /// Judges every criterion of an experiment on its runs (`runs[i]` belongs to `points[i]`).

@@ -456,3 +456,26 @@ fn neurons_are_a_sweep_axis_that_keeps_one_neurons_keys_and_records_no_trajector
 fn points_of(text: &str) -> Vec<aesgd_experiment::plan::Point> {
     points(&parse_str(text).unwrap(), false).unwrap()
 }
+
+#[test]
+fn full_batch_points_can_have_their_own_budget_and_still_pair() {
+    let text = GOOD.replace("max_steps = 1000", "max_steps = 1000\nmax_steps_full_batch = 300");
+    let spec = parse_str(&text).unwrap();
+    let budgets: Vec<(usize, u64)> =
+        points(&spec, false).unwrap().iter().map(|p| (p.config.batch, p.config.max_steps)).collect();
+    assert_eq!(budgets, vec![(1, 1000), (5, 1000), (3, 1000), (6, 300)]);
+    // The mini-batch points keep their keys; every one still pairs with the full-batch point.
+    let (plain, split) = (points_of(GOOD), points(&spec, false).unwrap());
+    assert_eq!(plain[0].key(0), split[0].key(0));
+    assert_ne!(plain[3].key(0), split[3].key(0));
+    for i in 0..3 {
+        assert_eq!(aesgd_experiment::verdict::baseline_of(&split, i), Some(3));
+    }
+    // Quick's budget overrides both.
+    let text = text.replace("[quick]\nn = [4]", "[quick]\nn = [4]\nmax_steps = 50");
+    let quick = points(&parse_str(&text).unwrap(), true).unwrap();
+    assert!(quick.iter().all(|p| p.config.max_steps == 50));
+    // A bad budget names its own key.
+    let e = error_of(&GOOD.replace("max_steps = 1000", "max_steps = 1000\nmax_steps_full_batch = 0"));
+    assert!(e.contains("sweep.max_steps_full_batch") && e.contains("at least 1"), "{e}");
+}
