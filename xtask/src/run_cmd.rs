@@ -31,13 +31,15 @@ Columns (u_i = <w, x_i> are the data coordinates of the final iterate w):
 Stationarity is the largest norm of a batch gradient the schedule can draw: ||grad L|| for full
 batch, max_i ||grad l_i|| for random batches, the largest window gradient for cyclic batches.
 Near w = 0 it is below --tol but not below --tol * ||w||: the run goes on and escapes the saddle.
-The summary counts each outcome, and a single data point only among converged runs.
+The summary counts each outcome, and a single data point (K neurons: K data points) only among
+converged runs.
 Huge and non-finite numbers print as 1.000e300, inf, NaN; a missing value as -.
 --json prints every field of every run, one JSON object a line.
 
 Several neurons (--neurons K, K tied rows w_1..w_K, f(x) = W^T sigma(W x), L* = (n-K)/(2n)):
   support   data points carrying weight in diag(W^T W) (above support-threshold^2 x the largest):
-            K for K neurons on K distinct points (ReLU) or W on a coordinate subspace (linear)
+            K for K neurons on K distinct points or a mixed-sign group on K points (ReLU; sel
+            and distinct_selected tell them apart), or W on a coordinate subspace (linear)
   eff_sup   of diag(W^T W);  cos_w0 = |<W, W_0>_F| / (|W|_F |W_0|_F);  cos_gd (linear only) =
             sqrt(<U^T U, B B^T>_F / (|U^T U|_F |B B^T|_F)), B B^T the predicted full-batch limit
   sel       the selected points joined by +, when every neuron's support is one active point
@@ -260,6 +262,7 @@ fn run_grid(args: &RunArgs) -> Result<(RunConfig, Vec<Record>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aesgd_experiment::vocabulary::OutcomeKind;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -316,10 +319,18 @@ mod tests {
             let again = executor::run_one(&config, Recording::Off, 0, r.run_index).unwrap();
             assert_eq!(Record { wall_seconds: 0.0, ..again }, Record { wall_seconds: 0.0, ..r.clone() });
             assert_eq!(r.final_coords.as_ref().map(Vec::len), Some(12));
-            // Every field the help promises is in the JSON line.
+            // Every field the help promises has a value in the JSON line; at b = 1 each of the
+            // two neurons selects its own point.
             let line = serde_json::to_value(r).unwrap();
-            for field in ["neurons", "selected_points", "distinct_selected", "collisions", "dead_neurons"] {
-                assert!(line.get(field).is_some(), "{field} missing from {line}");
+            // (Full batch may end at the budget, slowly giving up a shared point.)
+            assert_ne!(r.outcome, OutcomeKind::Diverged, "{line}");
+            for field in ["neurons", "distinct_selected", "collisions", "dead_neurons", "shared_points"] {
+                assert!(!line[field].is_null(), "{field} is null in {line}");
+            }
+            if r.batch == 1 {
+                assert_eq!(r.outcome, OutcomeKind::Converged, "{line}");
+                assert_eq!(line["selected_points"].as_array().map(Vec::len), Some(2), "{line}");
+                assert_eq!(line["distinct_selected"], 2, "{line}");
             }
         }
         // One neuron's JSON line has them as null, and no final_coords.

@@ -73,6 +73,8 @@ pub enum Metric {
     OnKPoints,
     /// Distinct data points selected by the neurons.
     DistinctSelected,
+    /// Every ReLU neuron on a data point of its own.
+    OnePointANeuron,
     /// Neurons on a point another neuron selects too.
     Collisions,
     /// Neurons with no active sample.
@@ -147,6 +149,7 @@ impl Metric {
         Self::InitPositive,
         Self::OnKPoints,
         Self::DistinctSelected,
+        Self::OnePointANeuron,
         Self::Collisions,
         Self::DeadNeurons,
         Self::SharedPoints,
@@ -223,8 +226,12 @@ impl Metric {
             },
             Self::AlignGdLimit => MetricDefinition {
                 closed_form: Some((
-                    |c, _| (c.batch == c.n).then_some(1.0),
-                    "1 at full batch (the run converges to the predicted limit)",
+                    |c, _| {
+                        let predicted = c.neurons == 1 || c.activation == Activation::Linear;
+                        let orthonormal = matches!(c.data, DataSpec::Basis | DataSpec::Orthonormal);
+                        (c.batch == c.n && predicted && orthonormal).then_some(1.0)
+                    },
+                    "1 at full batch on orthonormal data (the run converges to the predicted limit; k neurons: linear only)",
                 )),
                 ..plain(
                     "align_gd_limit",
@@ -243,8 +250,8 @@ impl Metric {
                 log_axis: true,
                 ..plain(
                     "sparse_step",
-                    "step from which the run stayed at one data point (to within check_every)",
-                    "steps until a single point",
+                    "step from which the run stayed at one data point (k neurons: at k data points in diag(W^T W)), to within check_every",
+                    "steps until sparse (one point; k points for k neurons)",
                     |r| r.sparse_step.map(|s| s as f64),
                 )
             },
@@ -261,9 +268,9 @@ impl Metric {
                 )),
                 ..plain(
                     "hessian_trace_limit",
-                    "tr H at the identified limit point",
+                    "tr H at the identified limit point (k ReLU neurons: converged runs only)",
                     "Hessian trace at the limit point",
-                    |r| r.hessian_trace_limit,
+                    |r| r.hessian_trace_limit.filter(|_| limit_is_a_minimum(r)),
                 )
             },
             Self::HessianLambdaMaxLimit => MetricDefinition {
@@ -276,16 +283,16 @@ impl Metric {
                 )),
                 ..plain(
                     "hessian_lambda_max_limit",
-                    "largest Hessian eigenvalue at the identified limit point",
+                    "largest Hessian eigenvalue at the identified limit point (k ReLU neurons: converged runs only)",
                     "hessian lambda max limit",
-                    |r| r.hessian_lambda_max_limit,
+                    |r| r.hessian_lambda_max_limit.filter(|_| limit_is_a_minimum(r)),
                 )
             },
             Self::LambdaMaxTimesN => plain(
                 "lambda_max_times_n",
-                "n times the largest Hessian eigenvalue at the limit point (4 at every minimum)",
+                "n times the largest Hessian eigenvalue at the limit point (4 at every minimum of one neuron)",
                 "lambda max times n",
-                |r| r.hessian_lambda_max_limit.map(|l| l * r.n as f64),
+                |r| r.hessian_lambda_max_limit.filter(|_| limit_is_a_minimum(r)).map(|l| l * r.n as f64),
             ),
             Self::HessianTraceIterate => plain(
                 "hessian_trace_iterate",
@@ -297,7 +304,11 @@ impl Metric {
                 "trace_limit_minus_iterate",
                 "hessian_trace_limit - hessian_trace_iterate",
                 "trace limit minus iterate",
-                |r| r.hessian_trace_limit.map(|t| t - r.hessian_trace_iterate),
+                |r| {
+                    r.hessian_trace_limit
+                        .filter(|_| limit_is_a_minimum(r))
+                        .map(|t| t - r.hessian_trace_iterate)
+                },
             ),
             // The final support is not empty and lies inside one block {kb, .., kb + b - 1} of
             // the cyclic order (meaningful when b divides n).
@@ -324,7 +335,7 @@ impl Metric {
             },
             Self::OnKPoints => plain(
                 "on_k_points",
-                "1 when exactly k data points carry weight in diag(W^T W) (k neurons on k distinct points for ReLU, W on a coordinate subspace for linear; single_point for k = 1), else 0",
+                "1 when exactly k data points carry weight in diag(W^T W), whatever the rows' shape (ReLU: k neurons on k distinct points, or a mixed-sign group reconstructing k points together, which distinct_selected tells apart; linear: W on a coordinate subspace; single_point for k = 1), else 0",
                 "on k data points",
                 |r| flag(r.support == r.neurons),
             ),
@@ -337,6 +348,16 @@ impl Metric {
                     |r| (r.outcome != OutcomeKind::Diverged).then(|| distinct_selected(r)).flatten(),
                 )
             },
+            Self::OnePointANeuron => plain(
+                "one_point_a_neuron",
+                "1 when the k neurons select k distinct data points, one each (single_point for one neuron; undefined for several linear neurons, whose rows rotate inside their subspace), else 0",
+                "one point a neuron",
+                |r| match (r.neurons, r.activation == Activation::Linear.name()) {
+                    (1, _) => flag(r.support == 1),
+                    (_, true) => None,
+                    (k, false) => flag(distinct_selected(r) == Some(k as f64)),
+                },
+            ),
             Self::Collisions => MetricDefinition {
                 of_any_run: true,
                 ..plain(
@@ -409,18 +430,35 @@ fn expected_alignment(c: &RunConfig, _runs: &[Record]) -> Option<f64> {
     single_point.then(|| crate::theory::expected_share_law_alignment(c.activation, c.n, c.d))
 }
 
+/// Whether a run's identified limit point is a global minimum to be measured. For one neuron,
+/// and for the linear activation, the identified point is a minimum by construction (the
+/// renormalised support, the polar factor). For several ReLU neurons it is the final `U` with its
+/// decayed coordinates set to zero, which is a minimum only when the run converged: at the step
+/// budget a point may still be shared by two neurons, each active on it.
+fn limit_is_a_minimum(r: &Record) -> bool {
+    r.neurons == 1 || r.activation != Activation::Relu.name() || r.outcome == OutcomeKind::Converged
+}
+
 /// The closed-form trace at the limit point: `(d + 4 - |A|)/n` with `|A|` the active samples at
 /// the minimum (see aesgd-core's `hessian` module). ReLU full batch keeps the initially positive
 /// coordinates, so there it is the mean of the per-run forms. For `k` neurons the forms of
 /// `aesgd_core::neurons::trace_at_minimum`, at full-batch ReLU with each run's kept points.
 fn trace_at_limit(c: &RunConfig, runs: &[Record]) -> Option<f64> {
     if c.neurons > 1 {
+        // The k-neuron limit is identified on orthonormal data only.
+        if !matches!(c.data, DataSpec::Basis | DataSpec::Orthonormal) {
+            return None;
+        }
         let form = |kept| aesgd_core::neurons::trace_at_minimum(c.activation, c.neurons, c.n, c.d, kept);
         return match (c.activation, c.batch == c.n) {
             (Activation::Linear, _) => Some(form(c.n)),
             (Activation::Relu, false) => Some(form(c.neurons)),
             (Activation::Relu, true) => {
-                let forms: Vec<f64> = runs.iter().filter_map(|r| r.limit_support.map(form)).collect();
+                let forms: Vec<f64> = runs
+                    .iter()
+                    .filter(|r| limit_is_a_minimum(r))
+                    .filter_map(|r| r.limit_support.map(form))
+                    .collect();
                 (!forms.is_empty()).then(|| forms.iter().sum::<f64>() / forms.len() as f64)
             }
         };
@@ -462,7 +500,7 @@ mod tests {
 
     #[test]
     fn every_metric_has_one_definition_whose_name_is_its_spec_word() {
-        assert_eq!(Metric::ALL.len(), 24);
+        assert_eq!(Metric::ALL.len(), 25);
         let mut names = std::collections::HashSet::new();
         for &m in Metric::ALL {
             let word = serde_json::to_value(m).unwrap();
@@ -497,6 +535,7 @@ mod tests {
             (Metric::InitPositive, Some(3.0)),
             (Metric::OnKPoints, Some(1.0)),
             (Metric::DistinctSelected, Some(1.0)),
+            (Metric::OnePointANeuron, Some(1.0)),
             (Metric::Collisions, Some(0.0)),
             (Metric::DeadNeurons, None),
             (Metric::SharedPoints, Some(0.0)),
@@ -505,6 +544,35 @@ mod tests {
         for (m, want) in expect {
             assert_eq!(m.value(&r), want, "{m}");
         }
+    }
+
+    #[test]
+    fn several_relu_neurons_are_measured_at_their_limit_only_when_converged() {
+        let three = Record {
+            neurons: 3,
+            support: 3,
+            distinct_selected: Some(3),
+            collisions: Some(0),
+            dead_neurons: Some(0),
+            ..hand_made()
+        };
+        let at_budget = Record { outcome: OutcomeKind::MaxSteps, ..three.clone() };
+        for m in [Metric::HessianTraceLimit, Metric::HessianLambdaMaxLimit, Metric::TraceLimitMinusIterate] {
+            assert!(m.value(&three).is_some(), "{m}");
+            assert_eq!(m.value(&at_budget), None, "{m}");
+        }
+        // The linear limit (a polar factor) is a minimum whatever the run's end.
+        let linear = Record { activation: "linear".into(), ..at_budget.clone() };
+        assert_eq!(Metric::HessianTraceLimit.value(&linear), Some(1.75));
+        // One point a neuron: k distinct points for ReLU, a mixed group is not; no value for
+        // several linear neurons.
+        assert_eq!(Metric::OnePointANeuron.value(&three), Some(1.0));
+        let group = Record { distinct_selected: Some(0), ..three.clone() };
+        assert_eq!(
+            (Metric::OnePointANeuron.value(&group), Metric::OnKPoints.value(&group)),
+            (Some(0.0), Some(1.0))
+        );
+        assert_eq!(Metric::OnePointANeuron.value(&linear), None);
     }
 
     #[test]

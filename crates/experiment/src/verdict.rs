@@ -487,10 +487,15 @@ pub fn evaluate(
 }
 
 /// The index of the full-batch partner of `points[i]`: the point at `b = n` that shares every
-/// other configuration field but the step budget, and the seed.
+/// other configuration field but the step budget, and the seed; one written in a sweep of
+/// `points[i]` first, where several sweeps hold such a point with different budgets.
 pub fn baseline_of(points: &[Point], i: usize) -> Option<usize> {
     let wanted = points[i].keyed().at_full_batch();
-    points.iter().position(|q| q.seed == points[i].seed && q.keyed().without_budget() == wanted)
+    let partners: Vec<usize> = (0..points.len())
+        .filter(|&j| points[j].seed == points[i].seed && points[j].keyed().without_budget() == wanted)
+        .collect();
+    let same_sweep = |j: &&usize| points[**j].written.iter().any(|w| points[i].in_sweep(w.sweep).is_some());
+    partners.iter().find(same_sweep).or(partners.first()).copied()
 }
 
 /// Judges every criterion of an experiment on its runs (`runs[i]` belongs to `points[i]`).

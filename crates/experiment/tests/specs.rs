@@ -471,6 +471,18 @@ fn full_batch_points_can_have_their_own_budget_and_still_pair() {
     for i in 0..3 {
         assert_eq!(aesgd_experiment::verdict::baseline_of(&split, i), Some(3));
     }
+    // Where two sweeps hold the full-batch point with different budgets, each mini-batch point
+    // pairs with its own sweep's.
+    let two = GOOD.replace("[sweep]", "[[sweep]]").replace(
+        "batch = [1, \"n-1\", \"n/2\", \"n\"]\neta = [0.1]\nseeds = 2\nmax_steps = 1000",
+        "batch = [1, \"n\"]\neta = [0.1]\nseeds = 2\nmax_steps = 1000\nmax_steps_full_batch = 300\n[[sweep]]\nactivation = [\"relu\"]\nn = [6]\nbatch = [2, \"n\"]\neta = [0.1]\nseeds = 2\nmax_steps = 1000\nmax_steps_full_batch = 500",
+    );
+    let both = points(&parse_str(&two).unwrap(), false).unwrap();
+    let budget_of_partner = |batch: usize| {
+        let i = both.iter().position(|p| p.config.batch == batch).unwrap();
+        both[aesgd_experiment::verdict::baseline_of(&both, i).unwrap()].config.max_steps
+    };
+    assert_eq!((budget_of_partner(1), budget_of_partner(2)), (300, 500));
     // Quick's budget overrides both.
     let text = text.replace("[quick]\nn = [4]", "[quick]\nn = [4]\nmax_steps = 50");
     let quick = points(&parse_str(&text).unwrap(), true).unwrap();

@@ -145,3 +145,10 @@ def test_to_pandas_gives_the_columns_or_says_what_is_missing():
     assert list(frame.columns) == list(result.columns)
     assert frame["support"].tolist() == result.columns["support"].tolist()
     assert frame["outcome"].tolist() == result.columns["outcome"].tolist()
+
+
+def test_non_finite_final_coordinates_are_read_as_floats():
+    record = aesgd._decode('{"outcome": "diverged", "final_coords": [1.5, "NaN", "inf", "-inf"]}')
+    values = record["final_coords"]
+    assert values[0] == 1.5 and math.isnan(values[1]) and values[2] == math.inf and values[3] == -math.inf
+    assert record["outcome"] == "diverged"

@@ -12,9 +12,12 @@
 //! coordinates (above `support_threshold^2` times the largest entry, the entries being squares): `k` neurons on `k` distinct
 //! points for ReLU, `W` on a coordinate subspace for the linear activation, are not.
 //!
-//! A converged run on orthonormal data is identified with the global minimum it sits at
-//! ([`crate::neurons::identified_minimum`]), where the Hessian is measured as at the raw
-//! iterate. What is not here: observers (a `k`-neuron run shows no iterate, so trajectories are
+//! A run on orthonormal data that neither diverged nor stopped at a stationary point that is
+//! not a minimum is identified with the point [`crate::neurons::identified_minimum`] builds from
+//! its final iterate, where the Hessian is measured as at the raw iterate. For the linear
+//! activation that point is a global minimum by construction; for ReLU it is one when the run
+//! converged, while at the step budget a point may still be shared by two neurons, both active
+//! on it (consumers measure only converged ReLU runs, as aesgd-experiment's metrics do). What is not here: observers (a `k`-neuron run shows no iterate, so trajectories are
 //! not recorded).
 
 use super::control::{Ending, Limits, Problem, Standing, control};

@@ -133,6 +133,9 @@ def _decode(line: str) -> Dict[str, Any]:
     for key, value in record.items():
         if isinstance(value, str) and value in _FLOAT_WORDS and key not in ("outcome",):
             record[key] = _FLOAT_WORDS[value]
+    # The final coordinates of several neurons can hold non-finite numbers after a divergence.
+    if isinstance(record.get("final_coords"), list):
+        record["final_coords"] = [_float(v) for v in record["final_coords"]]
     return record
 
 
