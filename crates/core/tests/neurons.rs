@@ -282,6 +282,34 @@ fn dense_and_reduced_engines_fed_the_same_stream_agree_after_ten_thousand_steps(
 }
 
 #[test]
+fn the_reduced_step_for_more_than_eight_neurons_agrees_with_dense() {
+    // k up to 8 has a step compiled for its k; larger k takes the generic arm, checked here.
+    let (n, d) = (12, 15);
+    for act in ACTIVATIONS {
+        for (k, batch) in [(9, 4), (12, 12)] {
+            let mut g = run_rng(7, k as u64);
+            let data = Data::random_orthonormal(n, d, &mut g).unwrap();
+            let w0 = draw_init(k, d, 1.0, &mut g).unwrap();
+            let mut dense = DenseNeurons::new(&data, act, 0.05, w0.clone()).unwrap();
+            let mut reduced = ReducedNeurons::new(&data, act, 0.05, &w0).unwrap();
+            let (mut sa, mut sb) = (
+                BatchSampler::new(Schedule::Random, n, batch),
+                BatchSampler::new(Schedule::Random, n, batch),
+            );
+            let (mut ra, mut rb) = (run_rng(7, 100), run_rng(7, 100));
+            for _ in 0..10_000 {
+                dense.step(&sa.next(&mut ra));
+                reduced.step(&sb.next(&mut rb));
+            }
+            let gap = relative_gap(&dense, &reduced);
+            assert!(gap < 1e-10, "{act:?}, k = {k}, b = {batch}: {gap:e}");
+            let (l0, l) = (loss(&data, act, &w0).unwrap(), loss(&data, act, &dense.weights()).unwrap());
+            assert!(l < 0.5 * l0, "{act:?}, k = {k}: the run did not move, L = {l} from {l0}");
+        }
+    }
+}
+
+#[test]
 fn one_neuron_starts_from_the_single_neuron_draw_and_steps_as_its_engine_does() {
     let config = RunConfig { n: 5, d: 8, batch: 2, data: DataSpec::Orthonormal, ..RunConfig::default() };
     // Two generators of one stream, each past the data.

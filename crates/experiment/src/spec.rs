@@ -752,6 +752,27 @@ fn figure(file: &Path, sweeps: &[Sweep], quick: &Quick, f: FigureFile) -> Result
                 format!("must be true for figure \"{}\" of type \"{}\"", f.id, f.kind),
             ));
         }
+        if f.kind == FigureKind::FinalCoordinates {
+            // The figure draws the rows of U: it needs a point with several neurons to draw.
+            let neurons = sweeps[i].neurons.clone().unwrap_or_else(|| vec![1]);
+            let drawn = |k: usize| k > 1 && f.select.neurons.is_none_or(|s| s == k);
+            if !neurons.iter().any(|&k| drawn(k)) {
+                let (field, value) = match f.select.neurons {
+                    Some(s) => (key("select.neurons"), s.to_string()),
+                    None => (sweep_key(sweeps.len(), i, "neurons"), format!("{neurons:?}")),
+                };
+                return Err(ExperimentError::spec(
+                    file,
+                    field,
+                    value,
+                    format!(
+                        "figure \"{}\" of type \"{}\" draws several neurons: the sweep needs a \
+                         number of neurons above 1 that the figure selects",
+                        f.id, f.kind
+                    ),
+                ));
+            }
+        }
         let seeds = sweeps[i].seeds.min(quick.seeds.unwrap_or(sweeps[i].seeds));
         if run >= seeds {
             return Err(ExperimentError::spec(

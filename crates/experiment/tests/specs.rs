@@ -451,6 +451,18 @@ fn neurons_are_a_sweep_axis_that_keeps_one_neurons_keys_and_records_no_trajector
     assert!(e.contains("sweep.neurons"), "{e}");
     let e = error_of(&GOOD.replace("eta = [0.1]", "eta = [0.1]\nneurons = [2]\nrecord_coordinates = true"));
     assert!(e.contains("record_coordinates") && e.contains("several neurons"), "{e}");
+    // A final_coordinates figure is refused when it could only meet one-neuron points.
+    let figure = |sweep: &str, select: &str| {
+        GOOD.replace("eta = [0.1]", &format!("eta = [0.1]\n{sweep}")).replace(
+            "type = \"final_vs_batch\"\nmetric = \"support\"",
+            &format!("type = \"final_coordinates\"\n{select}"),
+        )
+    };
+    assert!(parse_str(&figure("neurons = [1, 2]", "")).is_ok());
+    let e = error_of(&figure("", ""));
+    assert!(e.contains("invalid sweep.neurons = [1]") && e.contains("above 1"), "{e}");
+    let e = error_of(&figure("neurons = [1, 2]", "select = { neurons = 1 }"));
+    assert!(e.contains("invalid figure \"f\".select.neurons = 1"), "{e}");
 }
 
 fn points_of(text: &str) -> Vec<aesgd_experiment::plan::Point> {
