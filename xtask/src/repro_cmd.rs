@@ -84,10 +84,19 @@ fn explain(error: aesgd_experiment::ExperimentError) -> String {
     }
 }
 
-/// Progress bars, one an experiment with runs to do, made when the plan is known.
+/// Progress bars, one an experiment with runs to do, made when the plan is known, and above
+/// them one for all the work, each run weighed by its estimated cost, whose ETA is the one to
+/// read (the experiments' bars count runs, which differ in length by orders of magnitude).
 struct Bars {
     quick: bool,
     bars: Mutex<BTreeMap<usize, ProgressBar>>,
+    work: Mutex<Option<WorkBar>>,
+}
+
+/// The bar of all the work, in estimated microseconds, and the weight of a run of each point.
+struct WorkBar {
+    bar: ProgressBar,
+    weights: BTreeMap<(usize, usize), u64>,
 }
 
 impl ReproductionEvents for Bars {
@@ -109,16 +118,24 @@ impl ReproductionEvents for Bars {
                 "{unusable} cached run(s) were unusable (torn, edited or not matching their checksum) and are computed again"
             );
         }
-        *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = progress_bars(plan, todo);
+        let progress = MultiProgress::new();
+        *self.work.lock().unwrap_or_else(|e| e.into_inner()) = work_bar(&progress, plan, todo);
+        *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = progress_bars(&progress, plan, todo);
     }
 
     fn run_done(&self, job: &Job) {
+        if let Some(work) = self.work.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            work.bar.inc(work.weights.get(&(job.experiment, job.point)).copied().unwrap_or(0));
+        }
         if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(&job.experiment) {
             bar.inc(1);
         }
     }
 
     fn runs_finished(&self) {
+        if let Some(work) = self.work.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            work.bar.finish();
+        }
         for bar in self.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
             bar.finish();
         }
@@ -149,7 +166,7 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         shard,
         revision: git_revision(&args.specs),
     };
-    let bars = Bars { quick: args.quick, bars: Mutex::default() };
+    let bars = Bars { quick: args.quick, bars: Mutex::default(), work: Mutex::default() };
     let reproduction =
         reproduce(&options, &bars, &aesgd_core::run::Interrupt::new()).map_err(|e| match e {
             aesgd_report::ReportError::Experiment(e) => explain(e),
@@ -167,9 +184,34 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
     }
 }
 
+/// The bar of all the work to do, when there is any: each run weighs its estimated
+/// microseconds ([`aesgd_experiment::cost`]), so that the ETA does not treat a run of 1e9 steps
+/// as one of 1e5.
+fn work_bar(progress: &MultiProgress, plan: &Plan, todo: &[&Job]) -> Option<WorkBar> {
+    let mut weights = BTreeMap::new();
+    let mut total = 0u64;
+    for job in todo {
+        let weight = *weights.entry((job.experiment, job.point)).or_insert_with(|| {
+            let nanos = aesgd_experiment::cost::estimated_run_nanos(&plan.point_of(job).config);
+            (nanos / 1e3).clamp(1.0, 1e15) as u64
+        });
+        total = total.saturating_add(weight);
+    }
+    if todo.is_empty() {
+        return None;
+    }
+    let style = ProgressStyle::with_template(
+        "{prefix:>28} [{bar:30}] {percent:>3}% of the estimated work, {elapsed_precise}, eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar = progress.add(ProgressBar::new(total).with_style(style));
+    bar.set_prefix("all");
+    Some(WorkBar { bar, weights })
+}
+
 /// One bar an experiment with runs to do.
-fn progress_bars(plan: &Plan, todo: &[&Job]) -> BTreeMap<usize, ProgressBar> {
-    let progress = MultiProgress::new();
+fn progress_bars(progress: &MultiProgress, plan: &Plan, todo: &[&Job]) -> BTreeMap<usize, ProgressBar> {
     let style = ProgressStyle::with_template(
         "{prefix:>28} [{bar:30}] {pos}/{len} runs, {elapsed_precise}, eta {eta}",
     )

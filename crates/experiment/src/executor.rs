@@ -25,7 +25,7 @@ use aesgd_core::trajectory::TrajectoryRecorder;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Runs one seed of a configuration, recording its trajectory as asked, and flattens the result.
@@ -275,8 +275,10 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, ExperimentError>
 }
 
 /// Runs `todo` (jobs of `plan`) on `pool`, in pools of runs of one point ([`pools`]), storing
-/// each record in `cache` as soon as its run ends and calling `on_done` with the job. Stops at the first error, and soon after
-/// `interrupt` is requested (`ExperimentError::Interrupted`); finished runs stay cached.
+/// each record in `cache` as soon as its run ends and calling `on_done` with the job. The pools
+/// are taken by the free threads in the order of their estimated work ([`crate::cost`]), the
+/// largest first; the order changes nothing but timing. Stops at the first error, and soon
+/// after `interrupt` is requested (`ExperimentError::Interrupted`); finished runs stay cached.
 pub fn run_jobs(
     pool: &rayon::ThreadPool,
     plan: &Plan,
@@ -286,27 +288,41 @@ pub fn run_jobs(
     interrupt: &Interrupt,
 ) -> Result<(), ExperimentError> {
     let grouped = pools(todo, pool.current_num_threads(), &|job| pool_limit(&plan.point_of(job).config));
+    // The most expensive pools first, each handed to the next free thread, so that the longest
+    // runs do not start last and leave the other threads idle at the end.
+    let costs: Vec<f64> = grouped
+        .iter()
+        .map(|group| group.len() as f64 * crate::cost::estimated_run_nanos(&plan.point_of(group[0]).config))
+        .collect();
+    let order = crate::cost::largest_first(&costs);
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
     let finished = AtomicU64::new(0);
-    pool.install(|| {
-        grouped.par_iter().try_for_each(|group| {
-            let point = plan.point_of(group[0]);
-            let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
-            let mut store = |position: usize, record: Record| {
-                cache.store(&record)?;
-                on_done(group[position]);
-                Ok(())
-            };
-            run_counted(
-                &point.config,
-                point.recording,
-                point.seed,
-                &indices,
-                interrupt,
-                &finished,
-                &mut store,
-            )
-        })
-    })
+    let run_pool = |group: &[&Job]| {
+        let point = plan.point_of(group[0]);
+        let indices: Vec<u64> = group.iter().map(|j| j.run_index).collect();
+        let mut store = |position: usize, record: Record| {
+            cache.store(&record)?;
+            on_done(group[position]);
+            Ok(())
+        };
+        run_counted(&point.config, point.recording, point.seed, &indices, interrupt, &finished, &mut store)
+    };
+    let outcomes = pool.broadcast(|_| -> Result<(), ExperimentError> {
+        while !stop.load(Ordering::Relaxed) {
+            let Some(&g) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+            if let Err(error) = run_pool(&grouped[g]) {
+                stop.store(true, Ordering::Relaxed);
+                return Err(error);
+            }
+        }
+        Ok(())
+    });
+    // The first error of a run or of the cache, before an interrupt that it may have caused.
+    let mut errors: Vec<ExperimentError> = outcomes.into_iter().filter_map(Result::err).collect();
+    match errors.iter().position(|e| !matches!(e, ExperimentError::Interrupted { .. })) {
+        Some(i) => Err(errors.swap_remove(i)),
+        None => errors.pop().map_or(Ok(()), Err),
+    }
 }
 
 /// The most runs [`run_grid`] takes: it holds every record until it returns.

@@ -6,7 +6,8 @@
 //! - [`spec`]: a TOML spec read and checked once into a validated [`Spec`];
 //! - [`plan`]: specs expanded into sweep points and the distinct runs of a reproduction;
 //! - [`key`]: cache keys derived from the full serialized run configuration;
-//! - [`executor`]: runs in parallel, progress through a callback;
+//! - [`executor`]: runs in parallel, progress through a callback, the costliest first by
+//!   [`cost`], a rough estimate of a run's work used for nothing else;
 //! - [`record`]: the one flattening of a run's result ([`Record`]), with [`numbers`] for
 //!   floats that may not be finite;
 //! - [`cache`]: finished records behind the [`RunCache`] trait, with a file implementation;
@@ -23,6 +24,7 @@
 
 pub mod atomic;
 pub mod cache;
+pub mod cost;
 pub mod error;
 pub mod executor;
 pub mod key;

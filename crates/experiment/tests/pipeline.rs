@@ -169,3 +169,52 @@ fn selection_observations_agree_with_the_recorded_rank_and_fit_an_exponent() {
     }
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// A cache in memory that keeps records without their times and refuses to store more than
+/// `allowed` of them.
+struct CountingCache {
+    records: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    allowed: usize,
+}
+
+impl RunCache for CountingCache {
+    fn lookup(&self, _key: &str) -> Lookup {
+        Lookup::Missing
+    }
+    fn store(&self, record: &aesgd_experiment::Record) -> Result<(), ExperimentError> {
+        let mut records = self.records.lock().unwrap();
+        if records.len() >= self.allowed {
+            return Err(ExperimentError::io("write", "memory", std::io::Error::other("full")));
+        }
+        let mut value = serde_json::to_value(record).unwrap();
+        value.as_object_mut().unwrap().remove("wall_seconds");
+        records.insert(record.key.clone(), value.to_string());
+        Ok(())
+    }
+    fn remove(&self, _key: &str) -> Result<bool, ExperimentError> {
+        Ok(false)
+    }
+}
+
+#[test]
+fn the_costliest_first_order_changes_no_record_and_a_failing_store_is_the_error_returned() {
+    // Points of very different cost (b = n - 1 is far the longest), so the order of work is
+    // not the plan's; the records are those of one thread taking the plan in order.
+    let sweep = "activation = [\"relu\", \"linear\"]\nn = [8]\nbatch = [1, 4, \"n-1\", \"n\"]\neta = [0.1]\nseeds = 6\nmax_steps = 10000000";
+    let plan = Plan::new(vec![spec("o", sweep, "")], false).unwrap();
+    let all: Vec<&aesgd_experiment::plan::Job> = plan.jobs.iter().collect();
+    let stored = |threads: usize| {
+        let cache = CountingCache { records: Default::default(), allowed: usize::MAX };
+        run_jobs(&thread_pool(threads).unwrap(), &plan, &all, &cache, &|_| {}, &Interrupt::new()).unwrap();
+        cache.records.into_inner().unwrap()
+    };
+    let (one, two) = (stored(1), stored(2));
+    assert_eq!(one.len(), plan.jobs.len());
+    assert_eq!(one, two);
+    // A cache that refuses the fifth record: its error comes back, not an interrupt.
+    let failing = CountingCache { records: Default::default(), allowed: 4 };
+    let error = run_jobs(&thread_pool(2).unwrap(), &plan, &all, &failing, &|_| {}, &Interrupt::new())
+        .expect_err("the store fails");
+    assert!(error.to_string().contains("full"), "{error}");
+    assert!(failing.records.into_inner().unwrap().len() == 4);
+}
