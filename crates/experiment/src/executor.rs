@@ -9,7 +9,7 @@
 //! its lane to the next. A point's runs are cut into one pool for each worker thread (fewer
 //! when a pool would not fill its lanes, more when a pool would exceed [`pool_limit`]), and
 //! each run's record is stored and reported the moment it ends. Runs of several neurons
-//! ([`aesgd_core::run::run_neurons`]) have no pool: a pool's runs go one after the other. The
+//! ([`aesgd_core::run::run_neurons`]) have no lanes, so each is a pool of its own. The
 //! executor never prints: a front end turns the callback into a progress bar.
 
 use crate::cache::RunCache;
@@ -206,7 +206,12 @@ pub const MAX_POOL_RUNS: usize = 4 * GROUP_SIZE;
 /// it starts, so it holds no more than [`MAX_POOL_RUNS`], and no more than [`GROUP_SIZE`] runs of
 /// the largest size a run may have ([`aesgd_core::config::MAX_RUN_BYTES`]) could take: a pool
 /// never needs more memory than a group of [`GROUP_SIZE`] runs could before pools existed.
+/// Runs of several neurons have no lanes (a pool's runs go one after the other), so each is a
+/// pool of its own, free to go to any thread.
 pub fn pool_limit(config: &RunConfig) -> usize {
+    if config.neurons > 1 {
+        return 1;
+    }
     let per_run = config.memory_estimate().total().max(1);
     let by_memory = GROUP_SIZE as u128 * u128::from(aesgd_core::config::MAX_RUN_BYTES) / per_run;
     usize::try_from(by_memory).unwrap_or(usize::MAX).clamp(GROUP_SIZE, MAX_POOL_RUNS)
@@ -530,6 +535,7 @@ mod tests {
     fn a_pool_of_large_runs_holds_no_more_than_a_group_of_the_largest_runs_could() {
         let small = RunConfig::default();
         assert_eq!(pool_limit(&small), MAX_POOL_RUNS);
+        assert_eq!(pool_limit(&RunConfig { neurons: 2, ..RunConfig::default() }), 1);
         // About 2.2 GiB a run (n = d = 10 000 basis data and the Hessian block at the limit).
         let large = RunConfig { n: 10_000, d: 10_000, ..RunConfig::default() };
         large.validate().unwrap();

@@ -294,6 +294,101 @@ impl<'d> ReducedNeurons<'d> {
     }
 }
 
+impl ReducedNeurons<'_> {
+    /// [`Self::step_with`] for a `k = K` known when compiling: the same operations in the same
+    /// order, with `A_B`, `M`, `M a` and the sums of `U U^T` held in local arrays instead of
+    /// the engine's buffers. A sum kept in a buffer goes through memory at every addition, and
+    /// its additions then wait on one another's stores; in a local array it stays in a
+    /// register.
+    #[inline(always)]
+    fn step_fixed<const K: usize>(&mut self, batch: &Batch<'_>) {
+        let n = self.data.n();
+        let h = self.eta / batch.size as f64;
+        let activation = self.activation;
+        let mut m = [[0.0; K]; K];
+        for (j, row) in m.iter_mut().enumerate() {
+            row.copy_from_slice(&self.m[j * K..(j + 1) * K]);
+        }
+        let u = &self.u[..K * n];
+        let mut a_batch = [[0.0; K]; K];
+        let added = &mut self.added;
+        added.clear();
+        for (place, &i) in batch.members.iter().enumerate() {
+            let count = f64::from(batch.count(place));
+            let (mut z, mut a, mut s) = ([0.0; K], [0.0; K], [0.0; K]);
+            for j in 0..K {
+                z[j] = u[j * n + i];
+                a[j] = activation.value(z[j]);
+                s[j] = activation.derivative(z[j]);
+            }
+            let mut ma = [0.0; K];
+            for l in 0..K {
+                let al = a[l];
+                let weighted = count * al;
+                for j in 0..K {
+                    a_batch[l][j] += weighted * a[j];
+                }
+                for j in 0..K {
+                    ma[j] += m[l][j] * al;
+                }
+            }
+            for j in 0..K {
+                added.push(count * (a[j] + s[j] * (z[j] - ma[j])));
+            }
+        }
+        for (l, row) in a_batch.iter().enumerate() {
+            self.a_batch[l * K..(l + 1) * K].copy_from_slice(row);
+        }
+        shrink(&mut self.next_u, u, K, n, h, &self.a_batch[..K * K]);
+        for (place, &i) in batch.members.iter().enumerate() {
+            for (j, &c) in self.added[place * K..(place + 1) * K].iter().enumerate() {
+                self.next_u[j * n + i] += h * c;
+            }
+        }
+        shrink(&mut self.next_t, &self.t, K, K, h, &self.a_batch[..K * K]);
+        std::mem::swap(&mut self.u, &mut self.next_u);
+        std::mem::swap(&mut self.t, &mut self.next_t);
+        self.refresh_gram_fixed::<K>();
+    }
+
+    /// [`Self::refresh_gram_with`] for `k = K`, its sums in local arrays (the same operations
+    /// in the same order).
+    #[inline(always)]
+    fn refresh_gram_fixed<const K: usize>(&mut self) {
+        let n = self.data.n();
+        let (mut t, mut p0) = ([[0.0; K]; K], [[0.0; K]; K]);
+        for j in 0..K {
+            t[j].copy_from_slice(&self.t[j * K..(j + 1) * K]);
+            p0[j].copy_from_slice(&self.p0[j * K..(j + 1) * K]);
+        }
+        let mut tp = [[0.0; K]; K];
+        for j in 0..K {
+            for m in 0..K {
+                tp[j][m] = (0..K).map(|l| t[j][l] * p0[l][m]).sum();
+            }
+        }
+        let u = &self.u[..K * n];
+        let mut sums = [[0.0; K]; K];
+        for i in 0..n {
+            for j in 0..K {
+                let uj = u[j * n + i];
+                for m in 0..=j {
+                    sums[j][m] += uj * u[m * n + i];
+                }
+            }
+        }
+        for j in 0..K {
+            self.tp[j * K..(j + 1) * K].copy_from_slice(&tp[j]);
+            for m in 0..=j {
+                let perp: f64 = (0..K).map(|l| tp[j][l] * t[m][l]).sum();
+                let value = sums[j][m] + perp;
+                self.m[j * K + m] = value;
+                self.m[m * K + j] = value;
+            }
+        }
+    }
+}
+
 /// `out = (I - h A) y` for `y` with `k` rows of length `len`, row by row.
 #[inline(always)]
 fn shrink(out: &mut [f64], y: &[f64], k: usize, len: usize, h: f64, a: &[f64]) {
@@ -316,19 +411,20 @@ impl NeuronsEngine for ReducedNeurons<'_> {
         "reduced"
     }
 
-    /// The step for `k` up to 8 is compiled once for each `k`, which lets the compiler unroll
-    /// its `k`-long loops and keep their sums in registers; the arithmetic, and so the result,
-    /// is the same for every `k`.
+    /// The step for `k` up to 8 is [`ReducedNeurons::step_fixed`], compiled once for each `k`
+    /// with its `k x k` sums in local arrays, which the compiler keeps in registers; larger `k`
+    /// take [`ReducedNeurons::step_with`]. Both do the same operations in the same order, so
+    /// the result is the same to the bit (tested).
     fn step(&mut self, batch: &Batch<'_>) {
         match self.k {
-            1 => self.step_with(1, batch),
-            2 => self.step_with(2, batch),
-            3 => self.step_with(3, batch),
-            4 => self.step_with(4, batch),
-            5 => self.step_with(5, batch),
-            6 => self.step_with(6, batch),
-            7 => self.step_with(7, batch),
-            8 => self.step_with(8, batch),
+            1 => self.step_fixed::<1>(batch),
+            2 => self.step_fixed::<2>(batch),
+            3 => self.step_fixed::<3>(batch),
+            4 => self.step_fixed::<4>(batch),
+            5 => self.step_fixed::<5>(batch),
+            6 => self.step_fixed::<6>(batch),
+            7 => self.step_fixed::<7>(batch),
+            8 => self.step_fixed::<8>(batch),
             k => self.step_with(k, batch),
         }
     }
@@ -360,5 +456,47 @@ impl NeuronsEngine for ReducedNeurons<'_> {
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {
         super::orthonormal_stationarity(self.activation, self.k, &self.u, &self.perp_gram(), updates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::BatchSampler;
+    use crate::config::Schedule;
+    use crate::neurons::draw_init;
+    use crate::run::run_rng;
+
+    #[test]
+    fn the_step_compiled_for_each_k_is_the_generic_step_to_the_bit() {
+        let (n, d) = (7, 11);
+        for k in 1..=8 {
+            for activation in [Activation::Linear, Activation::Relu] {
+                for (schedule, batch) in
+                    [(Schedule::Random, 3), (Schedule::Replacement, 5), (Schedule::Random, n)]
+                {
+                    let mut g = run_rng(k as u64, batch as u64);
+                    let data = Data::random_orthonormal(n, d, &mut g).unwrap();
+                    let w0 = draw_init(k, d, 1.0, &mut g).unwrap();
+                    let mut fixed = ReducedNeurons::new(&data, activation, 0.1, &w0).unwrap();
+                    let mut generic = fixed.clone();
+                    let mut sampler = BatchSampler::new(schedule, n, batch);
+                    for _ in 0..2000 {
+                        let b = sampler.next(&mut g);
+                        fixed.step(&b);
+                        generic.step_with(k, &b);
+                    }
+                    let bits = |e: &ReducedNeurons<'_>| {
+                        e.u.iter().chain(&e.t).chain(&e.m).map(|x| x.to_bits()).collect::<Vec<_>>()
+                    };
+                    assert_eq!(
+                        bits(&fixed),
+                        bits(&generic),
+                        "k = {k}, {activation:?}, {schedule:?}, b = {batch}"
+                    );
+                    assert!(fixed.u.iter().any(|&x| x != 0.0));
+                }
+            }
+        }
     }
 }
