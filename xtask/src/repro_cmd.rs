@@ -2,10 +2,11 @@
 //! [`aesgd_report::reproduce`], which does the work (the same function the Python package's
 //! `aesgd.repro` calls).
 
+use aesgd_experiment::committed::{self, ARCHIVE_SUFFIX, Imported, archive_folder};
 use aesgd_experiment::executor::available_cores;
 use aesgd_experiment::lock::OutputLock;
 use aesgd_experiment::plan::Job;
-use aesgd_experiment::{FileCache, Plan};
+use aesgd_experiment::{FileCache, Plan, load_specs};
 use aesgd_report::markdown::summary_table;
 use aesgd_report::reproduce::{ReportWritten, check, expectation_path, git_revision};
 use aesgd_report::{Reproduction, ReproductionEvents, ReproductionOptions, reproduce};
@@ -34,7 +35,8 @@ pub struct ReproArgs {
     #[arg(long)]
     jobs: Option<usize>,
     /// Delete the cached runs that this invocation selects (with --only, --quick and --shard:
-    /// only those) and compute them again; other cached runs stay.
+    /// only those) and compute them again, without reading committed runs; other cached runs
+    /// stay.
     #[arg(long)]
     fresh: bool,
     /// Compare the verdicts (and estimates, within each criterion's tolerance) with the committed
@@ -51,6 +53,11 @@ pub struct ReproArgs {
     /// The folder of experiment specs.
     #[arg(long, default_value = "repro")]
     specs: PathBuf,
+    /// Compute every run: do not read the runs the cache lacks from the committed archives in
+    /// SPECS/cache (by default they are read, each checked by its SHA-256 and key, and a sample
+    /// of them, one run of each of the cheapest grid points, is computed again and must agree).
+    #[arg(long)]
+    no_committed: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,6 +71,20 @@ enum ReproCommand {
         #[arg(long, default_value = "target/repro")]
         out: PathBuf,
     },
+    /// Write every full-size run of the given experiments from the cache of `--out` to
+    /// SPECS/cache/ID.tar.gz, the committed archive a reproduction reads first (the same bytes
+    /// for the same runs). Every run must be cached: run `cargo xtask repro --only ID` first.
+    Pack {
+        /// Experiment ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// The output folder whose cache holds the runs.
+        #[arg(long, default_value = "target/repro")]
+        out: PathBuf,
+        /// The folder of experiment specs.
+        #[arg(long, default_value = "repro")]
+        specs: PathBuf,
+    },
 }
 
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
@@ -76,10 +97,15 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 
 /// An experiment-library error in the terms of this command's flags.
 fn explain(error: aesgd_experiment::ExperimentError) -> String {
-    use aesgd_experiment::ExperimentError::{Argument, UnknownExperiment};
+    use aesgd_experiment::ExperimentError::{
+        Argument, CommittedArchive, CommittedRunDiffers, UnknownExperiment,
+    };
     match error {
         UnknownExperiment { id, known } => format!("invalid --only {id}: known experiments are {known}"),
         Argument { name, value, allowed } => format!("invalid --{name} {value}: {allowed}"),
+        committed @ (CommittedArchive { .. } | CommittedRunDiffers { .. }) => {
+            format!("{committed} (--no-committed computes every run)")
+        }
         other => other.to_string(),
     }
 }
@@ -102,6 +128,24 @@ struct WorkBar {
 impl ReproductionEvents for Bars {
     fn cleared(&self, runs: usize) {
         eprintln!("--fresh: cleared {runs} cached run(s) of this selection; other cached runs are kept");
+    }
+
+    fn committed(&self, imported: &Imported, sample: usize) {
+        let folders: std::collections::BTreeSet<String> =
+            imported.archives.iter().filter_map(|a| a.parent()).map(|f| f.display().to_string()).collect();
+        let folders: Vec<String> = folders.into_iter().collect();
+        eprintln!(
+            "read {} run(s) from the committed archives in {} (each checked by its SHA-256 and key); \
+             computing {sample} of them again to check them",
+            imported.records.len(),
+            folders.join(", ")
+        );
+        for (member, reason) in imported.unusable.iter().take(5) {
+            eprintln!("  left out {member}: {reason}");
+        }
+        if imported.unusable.len() > 5 {
+            eprintln!("  and {} more left out; their runs are computed", imported.unusable.len() - 5);
+        }
     }
 
     fn planned(&self, plan: &Plan, todo: &[&Job], unusable: usize) {
@@ -154,6 +198,9 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         println!("merged {total} cached runs into {}", target.folder().display());
         return Ok(0);
     }
+    if let Some(ReproCommand::Pack { ids, out, specs }) = &args.command {
+        return pack(ids, out, specs);
+    }
     // Everything that can be refused is refused before any work: flags, specs, the folder.
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let options = ReproductionOptions {
@@ -165,6 +212,7 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         fresh: args.fresh,
         shard,
         revision: git_revision(&args.specs),
+        committed: !args.no_committed,
     };
     let bars = Bars { quick: args.quick, bars: Mutex::default(), work: Mutex::default() };
     let reproduction =
@@ -182,6 +230,20 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         }
         Reproduction::Report(written) => finish(args, &written),
     }
+}
+
+/// `cargo xtask repro pack`: one archive an experiment.
+fn pack(ids: &[String], out: &std::path::Path, specs: &std::path::Path) -> Result<u8, String> {
+    let cache = FileCache::in_output(out);
+    for id in ids {
+        let plan = load_specs(specs, std::slice::from_ref(id))
+            .and_then(|specs| Plan::new(specs, false))
+            .map_err(|e| e.to_string())?;
+        let path = archive_folder(specs).join(format!("{id}{ARCHIVE_SUFFIX}"));
+        let runs = committed::pack(&plan, &cache, &path).map_err(|e| e.to_string())?;
+        println!("packed {runs} runs of {id} into {}", path.display());
+    }
+    Ok(0)
 }
 
 /// The bar of all the work to do, when there is any: each run weighs its estimated

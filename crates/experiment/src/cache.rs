@@ -61,6 +61,24 @@ fn digest(text: &str) -> String {
     crate::key::hex(&Sha256::digest(text.as_bytes()))
 }
 
+/// The record in the text of a cache file, if it is an intact record of `key`: valid JSON, a
+/// matching checksum and the right key ([`Lookup::Unusable`] with the reason otherwise). Every
+/// reader of cache files (the cache, committed archives) checks through this one function.
+pub(crate) fn parse_entry(text: &str, key: &str) -> Lookup {
+    let entry = match serde_json::from_str::<Entry>(text) {
+        Ok(entry) => entry,
+        Err(e) => return Lookup::Unusable(format!("not a cache entry: {e}")),
+    };
+    if digest(&entry.record) != entry.sha256 {
+        return Lookup::Unusable("its checksum does not match its record (edited or damaged)".into());
+    }
+    match serde_json::from_str::<Record>(&entry.record) {
+        Ok(r) if r.key == key => Lookup::Found(Box::new(r)),
+        Ok(r) => Lookup::Unusable(format!("holds the record of key {}", r.key)),
+        Err(e) => Lookup::Unusable(format!("not a record: {e}")),
+    }
+}
+
 /// One JSON file a record in a folder.
 #[derive(Debug, Clone)]
 pub struct FileCache {
@@ -83,7 +101,8 @@ impl FileCache {
         &self.folder
     }
 
-    fn path(&self, key: &str) -> PathBuf {
+    /// The file that holds (or would hold) the record of `key`.
+    pub fn file(&self, key: &str) -> PathBuf {
         self.folder.join(format!("{key}.json"))
     }
 
@@ -124,22 +143,10 @@ impl FileCache {
 
 impl RunCache for FileCache {
     fn lookup(&self, key: &str) -> Lookup {
-        let text = match fs::read_to_string(self.path(key)) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Missing,
-            Err(e) => return Lookup::Unusable(format!("unreadable: {e}")),
-        };
-        let entry = match serde_json::from_str::<Entry>(&text) {
-            Ok(entry) => entry,
-            Err(e) => return Lookup::Unusable(format!("not a cache entry: {e}")),
-        };
-        if digest(&entry.record) != entry.sha256 {
-            return Lookup::Unusable("its checksum does not match its record (edited or damaged)".into());
-        }
-        match serde_json::from_str::<Record>(&entry.record) {
-            Ok(r) if r.key == key => Lookup::Found(Box::new(r)),
-            Ok(r) => Lookup::Unusable(format!("holds the record of key {}", r.key)),
-            Err(e) => Lookup::Unusable(format!("not a record: {e}")),
+        match fs::read_to_string(self.file(key)) {
+            Ok(text) => parse_entry(&text, key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Lookup::Missing,
+            Err(e) => Lookup::Unusable(format!("unreadable: {e}")),
         }
     }
 
@@ -148,11 +155,11 @@ impl RunCache for FileCache {
         let text = serde_json::to_string(record).map_err(|e| json(format!("record {}", record.key), e))?;
         let entry = Entry { sha256: digest(&text), record: text };
         let bytes = serde_json::to_vec(&entry).map_err(|e| json(format!("cache entry {}", record.key), e))?;
-        write_atomic(&self.path(&record.key), &bytes)
+        write_atomic(&self.file(&record.key), &bytes)
     }
 
     fn remove(&self, key: &str) -> Result<bool, ExperimentError> {
-        let path = self.path(key);
+        let path = self.file(key);
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -224,22 +231,22 @@ mod tests {
         cache.store(&record).unwrap();
         assert_eq!(cache.lookup(&record.key), Lookup::Found(Box::new(record.clone())));
         // A torn write (truncated JSON) is unusable, so the run is redone.
-        fs::write(cache.path(&record.key), b"{\"key\": \"trunc").unwrap();
+        fs::write(cache.file(&record.key), b"{\"key\": \"trunc").unwrap();
         assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(_)));
         // A record filed under another key is unusable too.
         cache.store(&record).unwrap();
-        fs::copy(cache.path(&record.key), cache.path("other")).unwrap();
+        fs::copy(cache.file(&record.key), cache.file("other")).unwrap();
         assert!(matches!(cache.lookup("other"), Lookup::Unusable(why) if why.contains("key k")));
         // An edited record (valid JSON, support changed) fails its checksum.
-        let edited = fs::read_to_string(cache.path(&record.key))
+        let edited = fs::read_to_string(cache.file(&record.key))
             .unwrap()
             .replace("\\\"support\\\":1,", "\\\"support\\\":10,");
         assert_ne!(
             edited,
-            fs::read_to_string(cache.path(&record.key)).unwrap(),
+            fs::read_to_string(cache.file(&record.key)).unwrap(),
             "the edit must change the file"
         );
-        fs::write(cache.path(&record.key), edited).unwrap();
+        fs::write(cache.file(&record.key), edited).unwrap();
         assert!(matches!(cache.lookup(&record.key), Lookup::Unusable(why) if why.contains("checksum")));
         assert!(cache.remove(&record.key).unwrap());
         assert_eq!(cache.lookup(&record.key), Lookup::Missing);

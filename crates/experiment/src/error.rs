@@ -113,6 +113,29 @@ pub enum ExperimentError {
         /// What to do instead.
         advice: &'static str,
     },
+    /// A committed archive of runs that cannot be read as a gzipped tar file.
+    #[error("cannot read the committed runs {}: {reason}; delete the archive or reproduce without committed runs", path.display())]
+    CommittedArchive {
+        /// The archive.
+        path: PathBuf,
+        /// What the reader said.
+        reason: String,
+    },
+    /// A committed run that differs from the same run computed now: the code changed its
+    /// results without a new cache format, so no committed run can be trusted.
+    #[error(
+        "the committed run {key} ({experiment}) differs from the same run computed now, in {difference}: \
+         the committed archives are stale; the runs imported from them were removed again. \
+         Reproduce without committed runs, or pack the archives again from fresh runs"
+    )]
+    CommittedRunDiffers {
+        /// The run's cache key.
+        key: String,
+        /// The experiment id.
+        experiment: String,
+        /// The first field that differs, with both values.
+        difference: String,
+    },
     /// A record that cannot be written as JSON.
     #[error("cannot serialize {what}: {source}")]
     Json {

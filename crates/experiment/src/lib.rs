@@ -11,6 +11,8 @@
 //! - [`record`]: the one flattening of a run's result ([`Record`]), with [`numbers`] for
 //!   floats that may not be finite;
 //! - [`cache`]: finished records behind the [`RunCache`] trait, with a file implementation;
+//! - [`committed`]: runs shipped beside the specs as archives of cache files, imported only
+//!   after the cache's checks and a sample of them computed again;
 //! - [`lock`]: an exclusive lock on an output folder;
 //! - [`metric`]: the metric registry, one definition per metric;
 //! - [`theory`]: expected values over the initialisation, drawn beside measured means;
@@ -24,6 +26,7 @@
 
 pub mod atomic;
 pub mod cache;
+pub mod committed;
 pub mod cost;
 pub mod error;
 pub mod executor;

@@ -143,7 +143,12 @@ pub enum StatisticRule {
     Mean,
     /// The mean of the metric minus the same seed's value at the full-batch sweep point that
     /// shares every other configuration field.
-    PairedDifference,
+    PairedDifference {
+        /// Whether only the pairs whose two runs both converged are compared (spec key
+        /// `pairs = "converged"`). The others are left out and counted beside the estimate, so
+        /// the answer is stated as the conditional one it is; otherwise every run must pair.
+        converged_only: bool,
+    },
     /// The slope of `ln metric` against `ln x` across the selected sweep points that share
     /// every other field, fitted on every run.
     LogLogSlope {
@@ -169,7 +174,7 @@ impl StatisticRule {
         match self {
             Self::Proportion { .. } => Statistic::Proportion,
             Self::Mean => Statistic::Mean,
-            Self::PairedDifference => Statistic::PairedDifference,
+            Self::PairedDifference { .. } => Statistic::PairedDifference,
             Self::LogLogSlope { .. } => Statistic::LogLogSlope,
             Self::SelectionExponent => Statistic::SelectionExponent,
             Self::LogLinearLaw { .. } => Statistic::LogLinearLaw,
@@ -314,6 +319,14 @@ pub(crate) fn sweep_key(sweeps: usize, index: usize, field: &str) -> String {
     if sweeps == 1 { format!("sweep.{field}") } else { format!("sweep[{index}].{field}") }
 }
 
+/// Which seed pairs a paired difference compares (default: all, each run must pair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum Pairs {
+    /// Only pairs whose two runs converged.
+    #[serde(rename = "converged")]
+    Converged,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 enum Baseline {
     #[serde(rename = "full")]
@@ -334,6 +347,7 @@ struct CriterionFile {
     threshold: Option<f64>,
     within: Option<[f64; 2]>,
     baseline: Option<Baseline>,
+    pairs: Option<Pairs>,
     x: Option<XAxis>,
     contains: Option<f64>,
     terms: Option<Vec<LawTerm>>,
@@ -512,7 +526,7 @@ fn criterion(file: &Path, sweep_count: usize, c: CriterionFile) -> Result<Criter
         Statistic::Mean => StatisticRule::Mean,
         Statistic::PairedDifference => {
             c.baseline.ok_or_else(|| needs("baseline", "\"full\"", "paired_difference"))?;
-            StatisticRule::PairedDifference
+            StatisticRule::PairedDifference { converged_only: c.pairs == Some(Pairs::Converged) }
         }
         Statistic::LogLogSlope => {
             let x = c.x.ok_or_else(|| needs("x", "\"n\" or \"eta\"", "log_log_slope"))?;
@@ -575,6 +589,14 @@ fn criterion(file: &Path, sweep_count: usize, c: CriterionFile) -> Result<Criter
         if let Some(v) = c.value {
             return Err(ExperimentError::spec(file, key("value"), v, "only for statistic = \"proportion\""));
         }
+    }
+    if c.statistic != Statistic::PairedDifference && c.pairs.is_some() {
+        return Err(ExperimentError::spec(
+            file,
+            key("pairs"),
+            "converged",
+            "only for statistic = \"paired_difference\"",
+        ));
     }
     if c.statistic != Statistic::PairedDifference && c.baseline.is_some() {
         return Err(ExperimentError::spec(

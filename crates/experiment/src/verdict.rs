@@ -20,6 +20,7 @@ use aesgd_stats::{
     DEFAULT_LEVEL, Interval, bootstrap_coefficients, mean_interval, paired_difference_interval,
     proportion_interval,
 };
+use std::collections::BTreeMap;
 
 /// The relative rounding allowance of `ci_covers_closed_form`.
 pub const CLOSED_FORM_TOLERANCE: f64 = 1e-12;
@@ -56,6 +57,10 @@ pub struct CriterionResult {
     /// checks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted: Option<f64>,
+    /// The runs a statistic over converged pairs left out, counted by reason (`None` when it
+    /// used every run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<String>,
     /// The verdict (`None` for report-only criteria).
     pub pass: Option<bool>,
 }
@@ -132,7 +137,11 @@ fn label(
 pub fn rule_text(c: &Criterion) -> String {
     let predicate = match &c.statistic {
         StatisticRule::Proportion { comparison, value } => format!("{} {comparison} {value}", c.metric),
-        StatisticRule::Mean | StatisticRule::PairedDifference => c.metric.to_string(),
+        StatisticRule::Mean => c.metric.to_string(),
+        StatisticRule::PairedDifference { converged_only: false } => c.metric.to_string(),
+        StatisticRule::PairedDifference { converged_only: true } => {
+            format!("{} (the pairs in which both runs converged)", c.metric)
+        }
         StatisticRule::LogLogSlope { x } => format!("the slope of ln {} against ln {x}", c.metric),
         StatisticRule::SelectionExponent => "the selection exponent alpha".to_string(),
         StatisticRule::LogLinearLaw { terms, .. } => {
@@ -211,6 +220,52 @@ pub(crate) fn values(metric: Metric, runs: &[Record]) -> Result<Vec<f64>, String
     Ok(values)
 }
 
+/// The seed pairs of a paired difference: the metric of each run and of its full-batch
+/// partner, for the runs that pair (both values defined and, with `converged_only`, both runs
+/// converged), and the outcomes that kept the others out, counted.
+fn pairs(
+    metric: Metric,
+    runs: &[Record],
+    base: &[Record],
+    converged_only: bool,
+) -> (Vec<f64>, Vec<f64>, BTreeMap<String, usize>) {
+    let (mut first, mut second, mut left_out) = (Vec::new(), Vec::new(), BTreeMap::new());
+    for r in runs {
+        let partner = base.iter().find(|b| b.run_index == r.run_index && b.seed == r.seed);
+        let unconverged = [Some(r), partner]
+            .into_iter()
+            .flatten()
+            .find(|run| run.outcome != OutcomeKind::Converged)
+            .map(|run| (run.outcome, std::ptr::eq(run, r)));
+        if converged_only && let Some((outcome, own)) = unconverged {
+            let whose = if own { "that ended" } else { "whose full-batch partner ended" };
+            *left_out.entry(format!("{whose} {outcome}")).or_default() += 1;
+            continue;
+        }
+        if let (Some(x), Some(y)) = (metric.value(r), partner.and_then(|b| metric.value(b))) {
+            first.push(x);
+            second.push(y);
+        } else {
+            *left_out.entry(format!("without {metric} on both sides")).or_default() += 1;
+        }
+    }
+    (first, second, left_out)
+}
+
+/// For a paired difference over converged pairs, which runs were left out and why, or `None`
+/// when none was.
+fn left_out_note(c: &Criterion, runs: &[Record], baseline: Option<&[Record]>) -> Option<String> {
+    let (StatisticRule::PairedDifference { converged_only: true }, Some(base)) = (&c.statistic, baseline)
+    else {
+        return None;
+    };
+    let (first, _, why) = pairs(c.metric, runs, base, true);
+    let reasons: Vec<String> = why.iter().map(|(reason, count)| format!("{count} {reason}")).collect();
+    (first.len() < runs.len()).then(|| {
+        format!("{} of {} runs left out: {}", runs.len() - first.len(), runs.len(), reasons.join(", "))
+    })
+}
+
 /// The statistic of one criterion on the runs of one sweep point: its interval and, for
 /// proportions, whether every run satisfied the predicate; `Err` says why it is undefined.
 pub fn statistic(
@@ -229,18 +284,10 @@ pub fn statistic(
         StatisticRule::Mean => mean_interval(&values(c.metric, runs)?, DEFAULT_LEVEL)
             .map(|i| (i, false))
             .map_err(|e| e.to_string()),
-        StatisticRule::PairedDifference => {
+        &StatisticRule::PairedDifference { converged_only } => {
             let base = baseline.ok_or("no full-batch sweep point to pair with")?;
-            let mut first = Vec::new();
-            let mut second = Vec::new();
-            for r in runs {
-                let partner = base.iter().find(|b| b.run_index == r.run_index && b.seed == r.seed);
-                if let (Some(x), Some(y)) = (c.metric.value(r), partner.and_then(|b| c.metric.value(b))) {
-                    first.push(x);
-                    second.push(y);
-                }
-            }
-            if first.len() < runs.len() {
+            let (first, second, _) = pairs(c.metric, runs, base, converged_only);
+            if !converged_only && first.len() < runs.len() {
                 return Err(format!("only {} of {} runs could be paired", first.len(), runs.len()));
             }
             paired_difference_interval(&first, &second, DEFAULT_LEVEL)
@@ -370,6 +417,7 @@ fn evaluate_slopes(c: &Criterion, x: XAxis, points: &[Point], runs: &[Vec<Record
                 rule: rule_text(c),
                 closed_form: None,
                 predicted: None,
+                left_out: None,
                 pass,
             }
         })
@@ -397,6 +445,7 @@ fn evaluate_law(
         rule: rule_text(c),
         closed_form: None,
         predicted: None,
+        left_out: None,
         pass: None,
     };
     let mut results = Vec::new();
@@ -472,6 +521,7 @@ pub fn evaluate(
 ) -> CriterionResult {
     let closed_form = closed_form_at(c, point, runs);
     let (estimate, undefined, pass) = judged(c, statistic(c, point, runs, baseline), closed_form);
+    let left_out = left_out_note(c, runs, baseline);
     CriterionResult {
         criterion: c.name.clone(),
         group: group_label(point),
@@ -482,6 +532,7 @@ pub fn evaluate(
         rule: rule_text(c),
         closed_form,
         predicted: None,
+        left_out,
         pass,
     }
 }
@@ -632,8 +683,11 @@ mod tests {
         assert_eq!(result.rule, "95% interval of align_init contains its closed form");
         assert_eq!(result.closed_form, Some(1.0));
         // A paired difference of a metric with a closed form is another quantity: no form beside it.
-        let paired =
-            Criterion { statistic: StatisticRule::PairedDifference, pass: PassRule::Report, ..c.clone() };
+        let paired = Criterion {
+            statistic: StatisticRule::PairedDifference { converged_only: false },
+            pass: PassRule::Report,
+            ..c.clone()
+        };
         assert_eq!(evaluate(&paired, &p, &ones, Some(&ones)).closed_form, None);
         let off: Vec<Record> = (0..3)
             .map(|k| Record { run_index: k, align_init: 0.9 + 0.01 * k as f64, ..hand_made() })
@@ -796,7 +850,7 @@ mod tests {
         let other_scale =
             Point { config: RunConfig { init_scale: 0.25, ..points[0].config.clone() }, ..points[0].clone() };
         assert_eq!(baseline_of(&[other_scale, points[2].clone()], 0), None);
-        let c = criterion(StatisticRule::PairedDifference, PassRule::CiAbove(0.0));
+        let c = criterion(StatisticRule::PairedDifference { converged_only: false }, PassRule::CiAbove(0.0));
         // Differences 1 - 3, 2 - 3, 3 - 3 seed by seed; the baseline's order does not matter.
         let mut base = runs(&[3, 3, 3]);
         base.reverse();
@@ -809,6 +863,30 @@ mod tests {
         assert_eq!(unpaired.undefined.as_deref(), Some("only 3 of 4 runs could be paired"));
         let alone = evaluate(&c, &points[0], &runs(&[1, 2]), None);
         assert_eq!(alone.undefined.as_deref(), Some("no full-batch sweep point to pair with"));
+        assert_eq!(result.left_out, None);
+    }
+
+    #[test]
+    fn converged_pairs_leave_the_others_out_and_count_them_by_reason() {
+        let points = [point(2, 0.1), point(4, 0.1)];
+        let c = criterion(StatisticRule::PairedDifference { converged_only: true }, PassRule::CiAbove(0.0));
+        let (mut mine, mut base) = (runs(&[1, 2, 3, 4, 5]), runs(&[0, 0, 0, 0, 0]));
+        base[1].outcome = OutcomeKind::MaxSteps;
+        base[3].outcome = OutcomeKind::MaxSteps;
+        mine[4].outcome = OutcomeKind::Diverged;
+        let result = evaluate(&c, &points[0], &mine, Some(&base));
+        // Runs 0 and 2 pair: differences 1 and 3.
+        let i = result.estimate.unwrap();
+        assert_eq!((i.n, i.estimate), (2, 2.0));
+        assert_eq!(
+            result.left_out.as_deref(),
+            Some("3 of 5 runs left out: 1 that ended diverged, 2 whose full-batch partner ended max_steps")
+        );
+        assert!(result.rule.contains("the pairs in which both runs converged"), "{}", result.rule);
+        // Without the option the same runs are refused as a whole.
+        let strict = Criterion { statistic: StatisticRule::PairedDifference { converged_only: false }, ..c };
+        let strict = evaluate(&strict, &points[0], &mine, Some(&base));
+        assert!(strict.estimate.is_none() && strict.left_out.is_none(), "{strict:?}");
     }
 
     #[test]

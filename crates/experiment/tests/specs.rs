@@ -252,6 +252,11 @@ fn errors_name_the_file_the_key_the_value_and_what_is_allowed() {
             "criterion \"c\".op = ==: only for statistic = \"proportion\"",
         ),
         (GOOD.replace("max_steps = 1000", "max_steps = 1000\nseeds = 3"), "duplicate key"),
+        (
+            GOOD.replace("pass = \"all\"", "pass = \"all\"\npairs = \"converged\""),
+            "criterion \"c\".pairs = converged: only for statistic = \"paired_difference\"",
+        ),
+        (GOOD.replace("pass = \"all\"", "pass = \"all\"\npairs = \"some\""), "unknown variant `some`"),
     ];
     for (text, needle) in cases {
         let error = error_of(&text);

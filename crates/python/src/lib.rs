@@ -387,7 +387,7 @@ struct ReproSummary<'a> {
 /// returns its verdicts as a JSON object; with `check`, also the differences from the committed
 /// expectation.
 #[pyfunction]
-#[pyo3(signature = (specs, out, quick, only, jobs, fresh, check, progress))]
+#[pyo3(signature = (specs, out, quick, only, jobs, fresh, check, progress, committed))]
 #[allow(clippy::too_many_arguments)]
 fn repro(
     py: Python<'_>,
@@ -399,6 +399,7 @@ fn repro(
     fresh: bool,
     check: bool,
     progress: Option<Bound<'_, PyAny>>,
+    committed: bool,
 ) -> PyResult<String> {
     let revision = py.detach(|| git_revision(&specs));
     let options = ReproductionOptions {
@@ -410,6 +411,7 @@ fn repro(
         fresh,
         shard: None,
         revision,
+        committed,
     };
     let done = AtomicU64::new(0);
     let total = AtomicU64::new(0);

@@ -198,6 +198,7 @@ mod tests {
             metric: "single_point".into(),
             estimate: Some(aesgd_stats::proportion_interval(8, 8, 0.95).unwrap()),
             undefined: None,
+            left_out: None,
             rule: "every run has single_point == 1".into(),
             closed_form: None,
             predicted: None,

@@ -19,8 +19,12 @@ pub struct Provenance {
     pub runs: usize,
     /// Runs computed by this invocation.
     pub runs_computed: usize,
-    /// Runs read from the cache.
+    /// Runs read from the cache (those from committed archives among them).
     pub runs_from_cache: usize,
+    /// Runs read from the committed archives of the spec folder by this invocation.
+    pub runs_from_committed: usize,
+    /// Of those, the runs computed again and found identical.
+    pub committed_runs_recomputed: usize,
 }
 
 impl Provenance {
@@ -42,6 +46,14 @@ impl Provenance {
             runs,
             runs_computed: computed,
             runs_from_cache: runs.saturating_sub(computed),
+            runs_from_committed: 0,
+            committed_runs_recomputed: 0,
         }
+    }
+
+    /// This provenance with `imported` runs read from committed archives, `recomputed` of them
+    /// computed again.
+    pub fn with_committed(self, imported: usize, recomputed: usize) -> Self {
+        Self { runs_from_committed: imported, committed_runs_recomputed: recomputed, ..self }
     }
 }

@@ -2,7 +2,8 @@
 //! figures and the output folder.
 //!
 //! Flow: the specs are loaded and expanded into a plan; runs already in the cache are reused;
-//! the rest run in parallel, each cached the moment it finishes, so an interrupted reproduction
+//! with `committed`, runs the cache lacks are read from the archives beside the specs, checked,
+//! and a sample of them computed again before they are cached; the rest run in parallel, each cached the moment it finishes, so an interrupted reproduction
 //! resumes; then verdicts, figures and reports are computed from the cached records alone, in a
 //! fixed order, so they do not depend on thread count. Everything that can be refused (options,
 //! specs, the output folder's lock) is refused before any run starts.
@@ -17,11 +18,18 @@ use crate::plots::draw;
 use crate::provenance::Provenance;
 use crate::write::{Outputs, write_all};
 use aesgd_core::run::Interrupt;
+use aesgd_experiment::committed::{
+    Imported, VERIFICATION_BUDGET_NANOS, archive_folder, archives_in, disagreement, import,
+    verification_sample,
+};
 use aesgd_experiment::executor::{run_jobs, thread_pool};
 use aesgd_experiment::lock::OutputLock;
 use aesgd_experiment::plan::Job;
 use aesgd_experiment::verdict::judge_experiment;
-use aesgd_experiment::{ClaimResult, FileCache, Plan, Record, RunCache, Spec, load_specs};
+use aesgd_experiment::{
+    ClaimResult, ExperimentError, FileCache, MemoryCache, Plan, Record, RunCache, Spec, load_specs,
+};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -44,6 +52,10 @@ pub struct ReproductionOptions {
     pub shard: Option<(u64, u64)>,
     /// The code revision for the provenance (`run.json`).
     pub revision: String,
+    /// Read the runs the cache lacks from the committed archives in `SPECS/cache` first
+    /// ([`aesgd_experiment::committed`]), each checked, and a sample of them computed again.
+    /// Not with `fresh`, which computes the selected runs.
+    pub committed: bool,
 }
 
 /// What a reproduction tells its front end as it goes. Every method has a default that does
@@ -51,6 +63,9 @@ pub struct ReproductionOptions {
 pub trait ReproductionEvents: Sync {
     /// `--fresh` cleared this many cached runs of the selection.
     fn cleared(&self, _runs: usize) {}
+    /// Committed runs were read (`imported`); `sample` of them are computed again to check
+    /// them before they are cached.
+    fn committed(&self, _imported: &Imported, _sample: usize) {}
     /// The plan is made: `todo` are the runs to compute; `unusable` cached runs were torn,
     /// edited or failed their checksum and are computed again.
     fn planned(&self, _plan: &Plan, _todo: &[&Job], _unusable: usize) {}
@@ -127,7 +142,14 @@ pub fn reproduce(
     if options.fresh {
         events.cleared(plan.clear_runs(&cache)?);
     }
-    let (todo, unusable) = plan.missing_runs(&cache);
+    let (mut todo, mut unusable) = plan.missing_runs(&cache);
+    let mut committed = CommittedUse::default();
+    if options.committed && !options.fresh && !todo.is_empty() {
+        committed = use_committed(&options.specs, &pool, &plan, &todo, &cache, events, interrupt)?;
+        if committed.imported > 0 {
+            (todo, unusable) = plan.missing_runs(&cache);
+        }
+    }
     events.planned(&plan, &todo, unusable);
     let outcome = run_jobs(&pool, &plan, &todo, &cache, &|job: &Job| events.run_done(job), interrupt);
     events.runs_finished();
@@ -136,8 +158,58 @@ pub fn reproduce(
         return Ok(Reproduction::Shard { shard, runs: plan.jobs.len(), cache: cache.folder().to_path_buf() });
     }
     let computed = todo.len();
-    let written = report(options, &plan, &cache, started, computed)?;
+    let written = report(options, &plan, &cache, started, computed, committed)?;
     Ok(Reproduction::Report(Box::new(written)))
+}
+
+/// How many runs came from committed archives, and how many of those were computed again.
+#[derive(Debug, Default, Clone, Copy)]
+struct CommittedUse {
+    imported: usize,
+    recomputed: usize,
+}
+
+/// Reads the runs of `todo` from the committed archives of the spec folder, computes a sample
+/// of them again, and caches them only when every one agrees with its committed record.
+fn use_committed(
+    specs: &Path,
+    pool: &rayon::ThreadPool,
+    plan: &Plan,
+    todo: &[&Job],
+    cache: &FileCache,
+    events: &dyn ReproductionEvents,
+    interrupt: &Interrupt,
+) -> Result<CommittedUse, ReportError> {
+    let archives = archives_in(&archive_folder(specs))?;
+    if archives.is_empty() {
+        return Ok(CommittedUse::default());
+    }
+    let wanted: BTreeSet<String> = todo.iter().map(|j| j.key.clone()).collect();
+    let imported = import(&archives, &wanted)?;
+    let sample = verification_sample(plan, &imported.keys(), VERIFICATION_BUDGET_NANOS);
+    events.committed(&imported, sample.len());
+    let computed = MemoryCache::new();
+    run_jobs(pool, plan, &sample, &computed, &|_| {}, interrupt)?;
+    let committed: BTreeMap<&str, &Record> = imported.records.iter().map(|r| (r.key.as_str(), r)).collect();
+    for job in &sample {
+        let computed = computed
+            .lookup(&job.key)
+            .record()
+            .ok_or_else(|| ExperimentError::MissingRun { key: job.key.clone() })?;
+        if let Some(difference) = disagreement(committed[job.key.as_str()], &computed) {
+            let experiment = plan.experiments[job.experiment].spec.id.clone();
+            return Err(ExperimentError::CommittedRunDiffers {
+                key: job.key.clone(),
+                experiment,
+                difference,
+            }
+            .into());
+        }
+    }
+    for record in &imported.records {
+        cache.store(record)?;
+    }
+    Ok(CommittedUse { imported: imported.records.len(), recomputed: sample.len() })
 }
 
 /// Verdicts, figures and reports from the cached records.
@@ -147,6 +219,7 @@ fn report(
     cache: &dyn RunCache,
     started: Instant,
     computed: usize,
+    committed: CommittedUse,
 ) -> Result<ReportWritten, ReportError> {
     let records = plan.records(cache)?;
     let mut claims = Vec::new();
@@ -166,7 +239,8 @@ fn report(
         started.elapsed().as_secs_f64(),
         plan.jobs.len(),
         computed,
-    );
+    )
+    .with_committed(committed.imported, committed.recomputed);
     let outputs =
         Outputs { claims: &claims, figures: &figures, records: &all_records, provenance: &provenance };
     let removed = write_all(&options.out, &outputs)?;

@@ -11,9 +11,14 @@ pub fn verdict_word(pass: Option<bool>) -> &'static str {
     }
 }
 
-/// The number of seeds behind a criterion's estimate, or "-" when it has none.
+/// The number of seeds behind a criterion's estimate, with the runs it left out and why, or
+/// "-" when it has none.
 pub fn seeds_text(r: &CriterionResult) -> String {
-    r.estimate.as_ref().map_or(String::from("-"), |i| i.n.to_string())
+    match (&r.estimate, &r.left_out) {
+        (None, _) => String::from("-"),
+        (Some(i), None) => i.n.to_string(),
+        (Some(i), Some(note)) => format!("{} ({note})", i.n),
+    }
 }
 
 /// "estimate [lower, upper]", or "undefined (why)".
@@ -71,6 +76,7 @@ mod tests {
             rule: "r".into(),
             closed_form: None,
             predicted: None,
+            left_out: None,
             pass: Some(false),
         }
     }

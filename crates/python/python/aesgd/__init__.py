@@ -530,6 +530,7 @@ def repro(
     fresh: bool = False,
     check: bool = False,
     progress: Optional[Progress] = None,
+    committed: bool = True,
 ) -> Reproduction:
     """Runs the reproduction exactly as ``cargo xtask repro`` does, and returns its verdicts.
 
@@ -546,6 +547,9 @@ def repro(
         fresh: compute the selected runs again instead of reading them from the cache.
         check: compare the verdicts with ``expected.json`` / ``expected-quick.json`` in ``specs``.
         progress: called as ``progress(done, total)`` about every 0.1 s with the runs computed.
+        committed: read the runs the cache lacks from the archives in ``specs/cache`` first, each
+            checked by its SHA-256 and key, and a sample of them computed again (``False``:
+            compute every run).
 
     Example::
 
@@ -563,7 +567,17 @@ def repro(
     if progress is not None and not callable(progress):
         raise ValueError(f"invalid progress {progress!r}: must be callable as progress(done, total)")
     summary = json.loads(
-        _native.repro(os.fspath(specs), os.fspath(out), bool(quick), only_ids, threads, bool(fresh), bool(check), progress)
+        _native.repro(
+            os.fspath(specs),
+            os.fspath(out),
+            bool(quick),
+            only_ids,
+            threads,
+            bool(fresh),
+            bool(check),
+            progress,
+            bool(committed),
+        )
     )
     return Reproduction(
         claims=[Claim._of(c) for c in summary["claims"]],

@@ -33,5 +33,6 @@ def repro(
     fresh: bool,
     check: bool,
     progress: Optional[Callable[[int, int], Any]],
+    committed: bool,
 ) -> str: ...
 def load_spec(path: str) -> str: ...

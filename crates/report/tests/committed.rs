@@ -1,0 +1,215 @@
+//! Committed archives through the whole reproduction: a run read from an archive gives the
+//! report that computing it gives; a member that fails its checksum is left out and computed;
+//! a stale archive (an intact record that the code no longer computes) stops the reproduction
+//! before anything of it is cached; a file that is no archive is an error naming it.
+
+use aesgd_core::run::Interrupt;
+use aesgd_experiment::committed::{Imported, archive_folder, pack};
+use aesgd_experiment::{ExperimentError, FileCache, Lookup, Plan, RunCache, load_specs};
+use aesgd_report::{ReportError, Reproduction, ReproductionEvents, ReproductionOptions, reproduce};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+const SPEC: &str = r#"id = "small"
+kind = "claim"
+title = "t"
+statement = "s"
+[sweep]
+activation = ["relu", "linear"]
+n = [4]
+batch = [1, "n"]
+eta = [0.1]
+seeds = 3
+max_steps = 100000
+[[criterion]]
+name = "c"
+statistic = "mean"
+metric = "align_init"
+pass = "ci_within"
+within = [0, 1]
+"#;
+
+fn folder(name: &str) -> PathBuf {
+    let f = std::env::temp_dir().join(format!("aesgd-committed-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&f);
+    fs::create_dir_all(&f).unwrap();
+    f
+}
+
+/// What the reproduction said about committed runs: (imported, left out, recomputed).
+type Told = Option<(usize, usize, usize)>;
+
+#[derive(Default)]
+struct Seen(Mutex<Told>);
+
+impl ReproductionEvents for Seen {
+    fn committed(&self, imported: &Imported, sample: usize) {
+        *self.0.lock().unwrap() = Some((imported.records.len(), imported.unusable.len(), sample));
+    }
+}
+
+fn options(specs: &Path, out: &Path, committed: bool) -> ReproductionOptions {
+    ReproductionOptions {
+        specs: specs.to_path_buf(),
+        out: out.to_path_buf(),
+        quick: false,
+        only: Vec::new(),
+        threads: 2,
+        fresh: false,
+        shard: None,
+        revision: "test".into(),
+        committed,
+    }
+}
+
+fn run(specs: &Path, out: &Path, committed: bool) -> (Result<Reproduction, ReportError>, Told) {
+    let seen = Seen::default();
+    let result = reproduce(&options(specs, out, committed), &seen, &Interrupt::new());
+    (result, seen.0.into_inner().unwrap())
+}
+
+fn computed(result: Result<Reproduction, ReportError>) -> usize {
+    match result {
+        Ok(Reproduction::Report(written)) => written.computed,
+        Ok(Reproduction::Shard { .. }) => panic!("a shard"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A gzipped tar of every file of `cache` as `cache/<name>`, as `tar -czf` would write it.
+fn archive_of(cache: &Path, path: &Path) {
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gzip);
+    builder.append_dir_all("cache", cache).unwrap();
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, builder.into_inner().unwrap().finish().unwrap()).unwrap();
+}
+
+fn specs_folder(root: &Path) -> PathBuf {
+    let specs = root.join("specs");
+    fs::create_dir_all(&specs).unwrap();
+    fs::write(specs.join("small.toml"), SPEC).unwrap();
+    specs
+}
+
+fn plan(specs: &Path) -> Plan {
+    Plan::new(load_specs(specs, &[]).unwrap(), false).unwrap()
+}
+
+#[test]
+fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
+    let root = folder("same");
+    let specs = specs_folder(&root);
+    let (result, seen) = run(&specs, &root.join("computed"), true);
+    assert_eq!((computed(result), seen), (12, None), "no archive yet: every run is computed");
+    // Packing twice gives the same bytes: the archive changes only when a record does.
+    let archive = archive_folder(&specs).join("small.tar.gz");
+    let cache = FileCache::in_output(&root.join("computed"));
+    assert_eq!(pack(&plan(&specs), &cache, &archive).unwrap(), 12);
+    let first = fs::read(&archive).unwrap();
+    pack(&plan(&specs), &cache, &archive).unwrap();
+    assert_eq!(fs::read(&archive).unwrap(), first);
+
+    let (result, seen) = run(&specs, &root.join("read"), true);
+    // All 12 read, none left out; one run of each of the 4 grid points (tiny runs, well within
+    // the budget) computed again.
+    assert_eq!((computed(result), seen), (0, Some((12, 0, 4))));
+    for name in ["claims.json", "REPORT.md", "runs/small.csv"] {
+        let (a, b) = (
+            fs::read_to_string(root.join("computed").join(name)),
+            fs::read_to_string(root.join("read").join(name)),
+        );
+        if name == "runs/small.csv" {
+            // The wall time is the one column that differs between the two.
+            let strip =
+                |t: String| t.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>();
+            assert_eq!(strip(a.unwrap()), strip(b.unwrap()));
+        } else {
+            assert_eq!(a.unwrap(), b.unwrap(), "{name}");
+        }
+    }
+    // Without committed runs every run is computed, and so does --fresh.
+    let (result, seen) = run(&specs, &root.join("without"), false);
+    assert_eq!((computed(result), seen), (12, None));
+    let fresh = ReproductionOptions { fresh: true, ..options(&specs, &root.join("read"), true) };
+    let seen = Seen::default();
+    let result = reproduce(&fresh, &seen, &Interrupt::new());
+    assert_eq!((computed(result), seen.0.into_inner().unwrap()), (12, None));
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_member_that_fails_its_checksum_is_left_out_and_its_run_computed() {
+    let root = folder("damaged");
+    let specs = specs_folder(&root);
+    computed(run(&specs, &root.join("computed"), false).0);
+    let cache = FileCache::in_output(&root.join("computed"));
+    let key = plan(&specs).jobs[5].key.clone();
+    let file = cache.file(&key);
+    let text = fs::read_to_string(&file).unwrap();
+    let sha = text.split('"').nth(3).unwrap().to_string();
+    assert_eq!(sha.len(), 64, "{text}");
+    fs::write(&file, text.replace(&sha, &"0".repeat(64))).unwrap();
+    archive_of(cache.folder(), &archive_folder(&specs).join("small.tar.gz"));
+
+    let (result, seen) = run(&specs, &root.join("read"), true);
+    assert_eq!(seen, Some((11, 1, 4)));
+    assert_eq!(computed(result), 1, "the damaged run is computed");
+    let read = FileCache::in_output(&root.join("read"));
+    assert!(matches!(read.lookup(&key), Lookup::Found(_)));
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_stale_archive_stops_the_reproduction_and_nothing_of_it_is_cached() {
+    let root = folder("stale");
+    let specs = specs_folder(&root);
+    computed(run(&specs, &root.join("computed"), false).0);
+    let cache = FileCache::in_output(&root.join("computed"));
+    // An intact record (its checksum matches) that the code does not compute: run index 0 of
+    // the first point, the one the sample computes again, ends one step later than it did.
+    let plan = plan(&specs);
+    let job = plan.jobs.iter().find(|j| j.point == 0 && j.run_index == 0).unwrap();
+    let mut record = cache.lookup(&job.key).record().unwrap();
+    record.steps_run += 1;
+    cache.store(&record).unwrap();
+    archive_of(cache.folder(), &archive_folder(&specs).join("small.tar.gz"));
+
+    let out = root.join("read");
+    let (result, seen) = run(&specs, &out, true);
+    assert_eq!(seen, Some((12, 0, 4)));
+    match result {
+        Err(ReportError::Experiment(ExperimentError::CommittedRunDiffers {
+            key,
+            experiment,
+            difference,
+        })) => {
+            assert_eq!((key.as_str(), experiment.as_str()), (job.key.as_str(), "small"));
+            let expected =
+                format!("steps_run: committed {}, computed {}", record.steps_run, record.steps_run - 1);
+            assert_eq!(difference, expected);
+        }
+        other => panic!("expected a stale archive, got {other:?}"),
+    }
+    assert_eq!(FileCache::in_output(&out).keys().unwrap(), Vec::<String>::new(), "nothing cached");
+    // Without committed runs the same folders reproduce.
+    assert_eq!(computed(run(&specs, &out, false).0), 12);
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_file_that_is_no_archive_is_an_error_naming_it() {
+    let root = folder("broken");
+    let specs = specs_folder(&root);
+    let archive = archive_folder(&specs).join("small.tar.gz");
+    fs::create_dir_all(archive.parent().unwrap()).unwrap();
+    fs::write(&archive, "version https://git-lfs.github.com/spec/v1\n").unwrap();
+    match run(&specs, &root.join("read"), true).0 {
+        Err(ReportError::Experiment(ExperimentError::CommittedArchive { path, .. })) => {
+            assert_eq!(path, archive)
+        }
+        other => panic!("expected an unreadable archive, got {other:?}"),
+    }
+    fs::remove_dir_all(&root).unwrap();
+}
