@@ -251,7 +251,7 @@ impl Metric {
                 ..plain(
                     "sparse_step",
                     "step from which the run stayed at one data point (k neurons: at k data points in diag(W^T W)), to within check_every",
-                    "steps until sparse (one point; k points for k neurons)",
+                    "steps until sparse",
                     |r| r.sparse_step.map(|s| s as f64),
                 )
             },

@@ -164,7 +164,7 @@ fn final_vs(
         chosen.iter().any(|&i| points[i].config.schedule != points[chosen[0]].config.schedule);
     // One series per activation and schedule, and per batch size as written in the spec when
     // the horizontal axis is not the batch size itself.
-    let mut laws_drawn = 0;
+    let (mut laws_drawn, mut forms_drawn) = (0, 0);
     // And per number of neurons and per dimension, where the chosen points have several (with
     // d following n on an n axis, the dimension is not a series).
     let many_neurons = chosen.iter().any(|&i| points[i].config.neurons != points[chosen[0]].config.neurons);
@@ -200,8 +200,7 @@ fn final_vs(
             name.push_str(&format!(", b = {b}"));
         }
         let mut s = ErrorBarSeries::default();
-        let mut t =
-            Curve { label: format!("{name}, closed form"), series: Some(series.len()), ..Default::default() };
+        let mut t = Curve { label: String::new(), series: Some(series.len()), ..Default::default() };
         let mut undefined = 0;
         for &i in &mine {
             let values: Vec<f64> = runs[i].iter().filter_map(|r| metric.value(r)).collect();
@@ -218,6 +217,15 @@ fn final_vs(
                 t.x.push(figure.x.value(&points[i].config));
                 t.y.push(v);
             }
+        }
+        // One legend entry for every closed-form curve: each is dashed in its data's colour.
+        if !t.x.is_empty() {
+            t.label = if forms_drawn == 0 {
+                "closed form (dashed, colour of its data)".to_string()
+            } else {
+                String::new()
+            };
+            forms_drawn += 1;
         }
         s.label = if undefined > 0 {
             format!("{name}, measured ({undefined} point(s) left out: a run has no {metric})")
@@ -262,12 +270,21 @@ fn final_vs(
         } else {
             Axis::linear(y_label)
         },
+        headroom: legend_headroom(&series, &theory),
         series,
         theory,
         references: Vec::new(),
         legend: LegendPosition::UpperLeft,
-        headroom: 0.35,
     })
+}
+
+/// The room above the data, as a fraction of its range, for a legend in the upper corner: 0.35,
+/// or more for a legend of more than three lines (about 0.12 of the range a line), so that the
+/// legend does not hide the data.
+fn legend_headroom(series: &[ErrorBarSeries], theory: &[Curve]) -> f64 {
+    let lines = series.iter().filter(|s| !s.label.is_empty()).count()
+        + theory.iter().filter(|t| !t.label.is_empty()).count();
+    (0.12 * lines as f64).max(0.35)
 }
 
 /// The number of probability bins of a calibration figure.
