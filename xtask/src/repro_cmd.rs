@@ -56,6 +56,7 @@ pub struct ReproArgs {
     /// Compute every run: do not read the runs the cache lacks from the committed archives in
     /// SPECS/cache (by default they are read, each checked by its SHA-256 and key, and a sample
     /// of them, one run of each of the cheapest grid points, is computed again and must agree).
+    /// `--quick` and `--fresh` never read them.
     #[arg(long)]
     no_committed: bool,
 }

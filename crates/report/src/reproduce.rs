@@ -54,7 +54,8 @@ pub struct ReproductionOptions {
     pub revision: String,
     /// Read the runs the cache lacks from the committed archives in `SPECS/cache` first
     /// ([`aesgd_experiment::committed`]), each checked, and a sample of them computed again.
-    /// Not with `fresh`, which computes the selected runs.
+    /// Not with `quick` (a check that everything works computes every run) nor with `fresh`
+    /// (which computes the selected runs).
     pub committed: bool,
 }
 
@@ -144,7 +145,7 @@ pub fn reproduce(
     }
     let (mut todo, mut unusable) = plan.missing_runs(&cache);
     let mut committed = CommittedUse::default();
-    if options.committed && !options.fresh && !todo.is_empty() {
+    if options.committed && !options.quick && !options.fresh && !todo.is_empty() {
         committed = use_committed(&options.specs, &pool, &plan, &todo, &cache, events, interrupt)?;
         if committed.imported > 0 {
             (todo, unusable) = plan.missing_runs(&cache);

@@ -129,13 +129,17 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
             assert_eq!(a.unwrap(), b.unwrap(), "{name}");
         }
     }
-    // Without committed runs every run is computed, and so does --fresh.
+    // Without committed runs every run is computed, and so do --fresh and --quick (this spec has
+    // no quick table, so its quick runs are its full runs, all in the archive).
     let (result, seen) = run(&specs, &root.join("without"), false);
     assert_eq!((computed(result), seen), (12, None));
     let fresh = ReproductionOptions { fresh: true, ..options(&specs, &root.join("read"), true) };
-    let seen = Seen::default();
-    let result = reproduce(&fresh, &seen, &Interrupt::new());
-    assert_eq!((computed(result), seen.0.into_inner().unwrap()), (12, None));
+    let quick = ReproductionOptions { quick: true, ..options(&specs, &root.join("quick"), true) };
+    for options in [fresh, quick] {
+        let seen = Seen::default();
+        let result = reproduce(&options, &seen, &Interrupt::new());
+        assert_eq!((computed(result), seen.0.into_inner().unwrap()), (12, None));
+    }
     fs::remove_dir_all(&root).unwrap();
 }
 

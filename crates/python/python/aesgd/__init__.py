@@ -549,7 +549,7 @@ def repro(
         progress: called as ``progress(done, total)`` about every 0.1 s with the runs computed.
         committed: read the runs the cache lacks from the archives in ``specs/cache`` first, each
             checked by its SHA-256 and key, and a sample of them computed again (``False``:
-            compute every run).
+            compute every run, as ``quick`` and ``fresh`` always do).
 
     Example::
 
