@@ -136,7 +136,7 @@ impl ReproductionEvents for Bars {
             imported.archives.iter().filter_map(|a| a.parent()).map(|f| f.display().to_string()).collect();
         let folders: Vec<String> = folders.into_iter().collect();
         eprintln!(
-            "read {} run(s) from the committed archives in {} (each checked by its SHA-256 and key); \
+            "read {} run(s) from the committed archives in {} (each checked by its SHA-256, its key and its run); \
              computing {sample} of them again to check them",
             imported.records.len(),
             folders.join(", ")

@@ -4,11 +4,13 @@
 //! computed once.
 //!
 //! An archive is never trusted:
-//! - [`import`] reads each member as the cache reads its own files (checksum, JSON, key), and
-//!   only the runs that the plan needs and the cache lacks; a member that fails a check is left
+//! - [`import`] reads each member as the cache reads its own files (checksum, JSON, key), checks
+//!   that the record is that of the run it is filed under, and reads only the runs that the plan
+//!   needs and the cache lacks, within size limits; a member that fails a check is left
 //!   out and its run is computed like any missing one. It returns the records and stores none.
-//! - [`verification_sample`] picks imported runs to compute again (one run of each grid point,
-//!   the cheapest points first, within a budget of estimated CPU time), and [`disagreement`]
+//! - [`verification_sample`] picks imported runs to compute again (one run of the cheapest grid
+//!   point of each experiment, then of the other points, the cheapest first, within a budget of
+//!   estimated CPU time), and [`disagreement`]
 //!   compares each with the committed record in every field but the wall time. A caller stores
 //!   the imported records in its cache only when every one agrees: otherwise the code changed
 //!   its results without a new cache format, and every run of the archives is suspect.
@@ -89,51 +91,93 @@ impl Imported {
     }
 }
 
-/// Reads the runs of `archives` whose keys are in `wanted` (the runs a plan needs and the cache
-/// lacks), each checked as the cache checks its own files. An archive that cannot be read as a
-/// gzipped tar is an error naming it.
-pub fn import(archives: &[PathBuf], wanted: &BTreeSet<String>) -> Result<Imported, ExperimentError> {
+/// The most bytes read from one archive, uncompressed: a bound on what a damaged or hostile
+/// archive can make the reader hold (the committed one is about 12 MB).
+pub const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
+
+/// Reads the runs of `todo` (jobs of `plan`: the runs the cache lacks) from `archives`, each
+/// checked as the cache checks its own files and against its job (seed, run index and the
+/// configuration fields a record carries). An archive that cannot be read as a gzipped tar, or
+/// that holds more than [`MAX_ARCHIVE_BYTES`], is an error naming it.
+pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Imported, ExperimentError> {
+    let wanted: BTreeMap<&str, &Job> = todo.iter().map(|j| (j.key.as_str(), *j)).collect();
     let mut imported = Imported { archives: archives.to_vec(), ..Imported::default() };
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for archive in archives {
         let broken = |reason: String| ExperimentError::CommittedArchive { path: archive.clone(), reason };
         let file = fs::File::open(archive).map_err(|e| ExperimentError::io("read", archive, e))?;
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+        let gzip = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+        let mut tar = tar::Archive::new(gzip.take(MAX_ARCHIVE_BYTES));
         for member in tar.entries().map_err(|e| broken(e.to_string()))? {
             let mut member = member.map_err(|e| broken(e.to_string()))?;
             let path = member.path().map_err(|e| broken(e.to_string()))?.into_owned();
             let Some(key) = member_key(&path) else { continue };
-            if !wanted.contains(&key) || seen.contains(&key) {
+            let Some(&job) = wanted.get(key.as_str()) else { continue };
+            if seen.contains(&key) {
                 continue;
             }
             let name = format!("{}:{}", archive.display(), path.display());
-            let size = member.header().size().map_err(|e| broken(e.to_string()))?;
-            if size > MAX_MEMBER_BYTES {
-                imported.unusable.push((name, format!("{size} bytes, more than {MAX_MEMBER_BYTES}")));
-                continue;
-            }
-            let mut text = String::with_capacity(size as usize);
-            if let Err(e) = member.read_to_string(&mut text) {
-                imported.unusable.push((name, format!("unreadable: {e}")));
-                continue;
+            // The size that is read (a PAX record may override the header's), and no more.
+            let mut text = String::new();
+            match (&mut member).take(MAX_MEMBER_BYTES + 1).read_to_string(&mut text) {
+                Ok(read) if read as u64 > MAX_MEMBER_BYTES => {
+                    imported.unusable.push((name, format!("more than {MAX_MEMBER_BYTES} bytes")));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    imported.unusable.push((name, format!("unreadable: {e}")));
+                    continue;
+                }
             }
             match parse_entry(&text, &key) {
-                Lookup::Found(record) => {
-                    seen.insert(key);
-                    imported.records.push(*record);
-                }
+                Lookup::Found(record) => match identity_mismatch(&record, plan, job) {
+                    None => {
+                        seen.insert(key);
+                        imported.records.push(*record);
+                    }
+                    Some(why) => imported.unusable.push((name, why)),
+                },
                 Lookup::Unusable(reason) => imported.unusable.push((name, reason)),
                 Lookup::Missing => {}
             }
         }
     }
+    // A member left out of one archive but read from another is not left out.
+    imported.unusable.retain(|(name, _)| {
+        let key = name.rsplit('/').next().and_then(|n| n.strip_suffix(".json")).unwrap_or("");
+        !seen.contains(key)
+    });
     Ok(imported)
 }
 
+/// Where a record's own account of its run (seed, run index, configuration fields) differs
+/// from the job it is filed under, if it does.
+fn identity_mismatch(record: &Record, plan: &Plan, job: &Job) -> Option<String> {
+    let point = plan.point_of(job);
+    let c = &point.config;
+    let fields: [(&str, String, String); 11] = [
+        ("seed", record.seed.to_string(), point.seed.to_string()),
+        ("run_index", record.run_index.to_string(), job.run_index.to_string()),
+        ("activation", record.activation.clone(), c.activation.name().to_string()),
+        ("neurons", record.neurons.to_string(), c.neurons.to_string()),
+        ("n", record.n.to_string(), c.n.to_string()),
+        ("d", record.d.to_string(), c.d.to_string()),
+        ("batch", record.batch.to_string(), c.batch.to_string()),
+        ("eta", format!("{:?}", record.eta), format!("{:?}", c.eta)),
+        ("schedule", record.schedule.clone(), c.schedule.name().to_string()),
+        ("data", record.data.clone(), c.data.name().to_string()),
+        ("init_scale", format!("{:?}", record.init_scale), format!("{:?}", c.init_scale)),
+    ];
+    fields.iter().find(|(_, held, expected)| held != expected).map(|(field, held, expected)| {
+        format!("it is the record of another run: {field} = {held}, not {expected}")
+    })
+}
+
 /// The imported runs to compute again: of each grid point with imported runs, the one of the
-/// lowest run index; the points in order of their estimated cost, the cheapest first, as many
-/// as fit in `budget_nanos` of estimated CPU time (always at least one when anything was
-/// imported).
+/// lowest run index. The cheapest point of each experiment always; then the other points in
+/// order of their estimated cost, the cheapest first, as many as fit in `budget_nanos` of
+/// estimated CPU time in all.
 pub fn verification_sample<'p>(
     plan: &'p Plan,
     imported: &BTreeSet<String>,
@@ -152,9 +196,19 @@ pub fn verification_sample<'p>(
         .collect();
     costed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut spent = 0.0;
-    let mut sample = Vec::new();
-    for (cost, job) in costed {
-        if !sample.is_empty() && spent + cost > budget_nanos {
+    let mut sample: Vec<&Job> = Vec::new();
+    let mut experiments: BTreeSet<usize> = BTreeSet::new();
+    for &(cost, job) in &costed {
+        if experiments.insert(job.experiment) {
+            spent += cost;
+            sample.push(job);
+        }
+    }
+    for &(cost, job) in &costed {
+        if sample.iter().any(|s| s.key == job.key) {
+            continue;
+        }
+        if spent + cost > budget_nanos {
             break;
         }
         spent += cost;
@@ -165,20 +219,23 @@ pub fn verification_sample<'p>(
 
 /// The first field in which two records of one run differ, ignoring the wall time (the only
 /// field that depends on the machine), as `field: committed VALUE, computed VALUE`; `None`
-/// when they agree.
+/// when their JSON texts (the cache's own form, exact for every float) are the same.
 pub fn disagreement(committed: &Record, computed: &Record) -> Option<String> {
-    let as_value = |record: &Record| {
-        let timeless = Record { wall_seconds: 0.0, ..record.clone() };
-        serde_json::to_value(timeless).unwrap_or(serde_json::Value::Null)
-    };
-    let (a, b) = (as_value(committed), as_value(computed));
-    if a == b {
-        return None;
+    let timeless = |record: &Record| Record { wall_seconds: 0.0, ..record.clone() };
+    let (a, b) = (timeless(committed), timeless(computed));
+    match (serde_json::to_string(&a), serde_json::to_string(&b)) {
+        (Ok(x), Ok(y)) if x == y => return None,
+        (Ok(_), Ok(_)) => {}
+        _ => return Some("a record that cannot be written as JSON".into()),
     }
-    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
-        for (field, value) in a {
+    if let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(&a), serde_json::to_value(&b))
+    {
+        for (field, value) in &a {
             let other = b.get(field).unwrap_or(&serde_json::Value::Null);
-            if value != other {
+            // As text, so that -0.0 and 0.0 differ as in the records' JSON.
+            let (held, found) = (value.to_string(), other.to_string());
+            if held != found {
                 return Some(format!("{field}: committed {value}, computed {other}"));
             }
         }
@@ -236,6 +293,12 @@ mod tests {
         let text = disagreement(&committed, &moved).expect("a different loss gap");
         assert!(text.starts_with("loss_gap: committed "), "{text}");
         assert!(text.ends_with("computed 0.5"), "{text}");
+        // Bit for bit: a zero of the other sign is a difference.
+        let (plus, minus) = (
+            Record { loss_gap: Some(0.0), ..committed.clone() },
+            Record { loss_gap: Some(-0.0), ..committed },
+        );
+        assert_eq!(disagreement(&plus, &minus).as_deref(), Some("loss_gap: committed 0.0, computed -0.0"));
     }
 
     fn plan() -> Plan {
@@ -260,5 +323,25 @@ mod tests {
         // The cheapest point is computed again whatever the budget.
         assert_eq!(picked(0.0), vec![(0, 1)]);
         assert!(verification_sample(&plan, &BTreeSet::new(), f64::INFINITY).is_empty());
+    }
+
+    #[test]
+    fn the_sample_holds_the_cheapest_point_of_every_experiment_whatever_the_budget() {
+        let text = |id: &str, batch: &str| {
+            format!(
+                "id = \"{id}\"\nkind = \"claim\"\ntitle = \"t\"\nstatement = \"s\"\n[sweep]\nactivation = [\"relu\"]\nn = [20]\nbatch = {batch}\neta = [0.2]\nseeds = 2\nmax_steps = 100000000"
+            )
+        };
+        let specs = [("cheap", "[1, 19]"), ("dear", "[19, 10]")].map(|(id, batch)| {
+            crate::spec::parse(Path::new(&format!("repro/{id}.toml")), &text(id, batch)).unwrap()
+        });
+        let plan = Plan::new(specs.to_vec(), false).unwrap();
+        let all: BTreeSet<String> = plan.jobs.iter().map(|j| j.key.clone()).collect();
+        let picked: Vec<(usize, usize, u64)> = verification_sample(&plan, &all, 0.0)
+            .iter()
+            .map(|j| (j.experiment, j.point, j.run_index))
+            .collect();
+        // b = 1 of the first and b = 10 of the second (cheaper than its b = 19), run 0 of each.
+        assert_eq!(picked, vec![(0, 0, 0), (1, 1, 0)]);
     }
 }

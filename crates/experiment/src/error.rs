@@ -125,7 +125,7 @@ pub enum ExperimentError {
     /// results without a new cache format, so no committed run can be trusted.
     #[error(
         "the committed run {key} ({experiment}) differs from the same run computed now, in {difference}: \
-         the committed archives are stale; the runs imported from them were removed again. \
+         the committed archives are stale, and none of their runs was cached. \
          Reproduce without committed runs, or pack the archives again from fresh runs"
     )]
     CommittedRunDiffers {

@@ -29,7 +29,7 @@ use aesgd_experiment::verdict::judge_experiment;
 use aesgd_experiment::{
     ClaimResult, ExperimentError, FileCache, MemoryCache, Plan, Record, RunCache, Spec, load_specs,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -185,8 +185,11 @@ fn use_committed(
     if archives.is_empty() {
         return Ok(CommittedUse::default());
     }
-    let wanted: BTreeSet<String> = todo.iter().map(|j| j.key.clone()).collect();
-    let imported = import(&archives, &wanted)?;
+    let imported = import(&archives, plan, todo)?;
+    if imported.records.is_empty() && imported.unusable.is_empty() {
+        // The archives hold none of the runs to do: nothing to say.
+        return Ok(CommittedUse::default());
+    }
     let sample = verification_sample(plan, &imported.keys(), VERIFICATION_BUDGET_NANOS);
     events.committed(&imported, sample.len());
     let computed = MemoryCache::new();

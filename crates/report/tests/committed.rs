@@ -108,8 +108,16 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
     let cache = FileCache::in_output(&root.join("computed"));
     assert_eq!(pack(&plan(&specs), &cache, &archive).unwrap(), 12);
     let first = fs::read(&archive).unwrap();
-    pack(&plan(&specs), &cache, &archive).unwrap();
-    assert_eq!(fs::read(&archive).unwrap(), first);
+    // The same records in files of other times (copies are new files) give the same bytes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let copy = FileCache::new(root.join("copy"));
+    fs::create_dir_all(copy.folder()).unwrap();
+    for key in cache.keys().unwrap() {
+        fs::copy(cache.file(&key), copy.file(&key)).unwrap();
+    }
+    let again = root.join("again.tar.gz");
+    pack(&plan(&specs), &copy, &again).unwrap();
+    assert_eq!(fs::read(&again).unwrap(), first);
 
     let (result, seen) = run(&specs, &root.join("read"), true);
     // All 12 read, none left out; one run of each of the 4 grid points (tiny runs, well within
@@ -140,6 +148,10 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
         let result = reproduce(&options, &seen, &Interrupt::new());
         assert_eq!((computed(result), seen.0.into_inner().unwrap()), (12, None));
     }
+    // An archive that holds none of the runs to do is read, and nothing is said of it.
+    fs::write(specs.join("small.toml"), SPEC.replace("eta = [0.1]", "eta = [0.2]")).unwrap();
+    let (result, seen) = run(&specs, &root.join("other"), true);
+    assert_eq!((computed(result), seen), (12, None));
     fs::remove_dir_all(&root).unwrap();
 }
 
@@ -162,6 +174,38 @@ fn a_member_that_fails_its_checksum_is_left_out_and_its_run_computed() {
     assert_eq!(computed(result), 1, "the damaged run is computed");
     let read = FileCache::in_output(&root.join("read"));
     assert!(matches!(read.lookup(&key), Lookup::Found(_)));
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_record_of_another_run_and_an_oversized_member_are_left_out() {
+    let root = folder("relabelled");
+    let specs = specs_folder(&root);
+    computed(run(&specs, &root.join("computed"), false).0);
+    let cache = FileCache::in_output(&root.join("computed"));
+    let plan = plan(&specs);
+    // Job 1's record filed under job 0's key, with a checksum that matches.
+    let (zero, one) = (&plan.jobs[0], &plan.jobs[1]);
+    let mut other = cache.lookup(&one.key).record().unwrap();
+    other.key = zero.key.clone();
+    cache.store(&other).unwrap();
+    // Job 2's file longer than any record may be.
+    let big = aesgd_experiment::committed::MAX_MEMBER_BYTES as usize + 1;
+    fs::write(cache.file(&plan.jobs[2].key), " ".repeat(big)).unwrap();
+    let archive = archive_folder(&specs).join("small.tar.gz");
+    archive_of(cache.folder(), &archive);
+    let todo: Vec<_> = plan.jobs.iter().collect();
+    let imported = aesgd_experiment::committed::import(&[archive], &plan, &todo).unwrap();
+    assert_eq!(imported.records.len(), 10);
+    let reasons: Vec<&str> = imported.unusable.iter().map(|(_, why)| why.as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("it is the record of another run: ")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("more than ")), "{reasons:?}");
+    // Through the reproduction: both runs are computed, and the report is the computed one.
+    let (result, seen) = run(&specs, &root.join("read"), true);
+    assert_eq!((computed(result), seen), (2, Some((10, 2, 4))));
+    let claims = |out: &str| fs::read_to_string(root.join(out).join("claims.json")).unwrap();
+    assert_eq!(claims("read"), claims("computed"));
     fs::remove_dir_all(&root).unwrap();
 }
 
