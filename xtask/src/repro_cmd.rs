@@ -54,9 +54,10 @@ pub struct ReproArgs {
     #[arg(long, default_value = "repro")]
     specs: PathBuf,
     /// Compute every run: do not read the runs the cache lacks from the committed archives in
-    /// SPECS/cache (by default they are read, each checked by its SHA-256 and key, and a sample
-    /// of them, one run of each of the cheapest grid points, is computed again and must agree).
-    /// `--quick` and `--fresh` never read them.
+    /// SPECS/cache (by default they are read, each checked by its SHA-256, its key and its run,
+    /// and a sample of them, one run of the cheapest grid point of each experiment and of other
+    /// points up to about 20 s of CPU, is computed again and must agree). `--quick` and
+    /// `--fresh` never read them.
     #[arg(long)]
     no_committed: bool,
 }

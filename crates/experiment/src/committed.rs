@@ -20,7 +20,7 @@
 //! This module does not decide whether archives are used (its caller does) and never prints.
 
 use crate::atomic::write_atomic;
-use crate::cache::{FileCache, Lookup, RunCache, parse_entry};
+use crate::cache::{FileCache, Lookup, parse_entry};
 use crate::error::ExperimentError;
 use crate::plan::{Job, Plan};
 use crate::record::Record;
@@ -73,6 +73,13 @@ pub struct Imported {
     pub unusable: Vec<(String, String)>,
 }
 
+impl Imported {
+    /// The keys of the records read.
+    pub fn keys(&self) -> BTreeSet<String> {
+        self.records.iter().map(|r| r.key.clone()).collect()
+    }
+}
+
 /// The key of an archive member `cache/<key>.json`, if it is one.
 fn member_key(path: &Path) -> Option<String> {
     let mut parts = path.components();
@@ -82,13 +89,6 @@ fn member_key(path: &Path) -> Option<String> {
         return None;
     }
     name.strip_suffix(".json").map(String::from)
-}
-
-impl Imported {
-    /// The keys of the records read.
-    pub fn keys(&self) -> BTreeSet<String> {
-        self.records.iter().map(|r| r.key.clone()).collect()
-    }
 }
 
 /// The most bytes read from one archive, uncompressed: a bound on what a damaged or hostile
@@ -103,6 +103,8 @@ pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Import
     let wanted: BTreeMap<&str, &Job> = todo.iter().map(|j| (j.key.as_str(), *j)).collect();
     let mut imported = Imported { archives: archives.to_vec(), ..Imported::default() };
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    // The members left out, by key: one that another archive supplies is not left out.
+    let mut left_out: Vec<(String, (String, String))> = Vec::new();
     for archive in archives {
         let broken = |reason: String| ExperimentError::CommittedArchive { path: archive.clone(), reason };
         let file = fs::File::open(archive).map_err(|e| ExperimentError::io("read", archive, e))?;
@@ -121,12 +123,12 @@ pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Import
             let mut text = String::new();
             match (&mut member).take(MAX_MEMBER_BYTES + 1).read_to_string(&mut text) {
                 Ok(read) if read as u64 > MAX_MEMBER_BYTES => {
-                    imported.unusable.push((name, format!("more than {MAX_MEMBER_BYTES} bytes")));
+                    left_out.push((key, (name, format!("more than {MAX_MEMBER_BYTES} bytes"))));
                     continue;
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    imported.unusable.push((name, format!("unreadable: {e}")));
+                    left_out.push((key, (name, format!("unreadable: {e}"))));
                     continue;
                 }
             }
@@ -136,18 +138,15 @@ pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Import
                         seen.insert(key);
                         imported.records.push(*record);
                     }
-                    Some(why) => imported.unusable.push((name, why)),
+                    Some(why) => left_out.push((key, (name, why))),
                 },
-                Lookup::Unusable(reason) => imported.unusable.push((name, reason)),
+                Lookup::Unusable(reason) => left_out.push((key, (name, reason))),
                 Lookup::Missing => {}
             }
         }
     }
-    // A member left out of one archive but read from another is not left out.
-    imported.unusable.retain(|(name, _)| {
-        let key = name.rsplit('/').next().and_then(|n| n.strip_suffix(".json")).unwrap_or("");
-        !seen.contains(key)
-    });
+    imported.unusable =
+        left_out.into_iter().filter(|(key, _)| !seen.contains(key)).map(|(_, member)| member).collect();
     Ok(imported)
 }
 
@@ -253,11 +252,12 @@ pub fn pack(plan: &Plan, cache: &FileCache, path: &Path) -> Result<usize, Experi
     let mut builder = tar::Builder::new(gzip);
     let written = |e: std::io::Error| ExperimentError::io("write", path, e);
     for key in &keys {
-        if !matches!(cache.lookup(key), Lookup::Found(_)) {
+        // Read once, checked as the cache checks it, and packed unchanged.
+        let text = fs::read_to_string(cache.file(key)).unwrap_or_default();
+        if !matches!(parse_entry(&text, key), Lookup::Found(_)) {
             return Err(ExperimentError::MissingRun { key: (*key).to_string() });
         }
-        let file = cache.file(key);
-        let bytes = fs::read(&file).map_err(|e| ExperimentError::io("read", &file, e))?;
+        let bytes = text.into_bytes();
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);

@@ -419,10 +419,18 @@ impl Plan {
     /// The jobs whose runs `cache` does not hold intact, and how many of those were there but
     /// unusable (torn, edited or foreign files, rerun like missing ones).
     pub fn missing_runs(&self, cache: &dyn RunCache) -> (Vec<&Job>, usize) {
+        Self::missing_among(self.jobs.iter(), cache)
+    }
+
+    /// [`Plan::missing_runs`] among `jobs` only (jobs of this plan), e.g. those still missing
+    /// after some were filled from elsewhere.
+    pub fn missing_of<'p>(&self, jobs: &[&'p Job], cache: &dyn RunCache) -> (Vec<&'p Job>, usize) {
+        Self::missing_among(jobs.iter().copied(), cache)
+    }
+
+    fn missing_among<'p>(jobs: impl Iterator<Item = &'p Job>, cache: &dyn RunCache) -> (Vec<&'p Job>, usize) {
         let mut unusable = 0;
-        let todo = self
-            .jobs
-            .iter()
+        let todo = jobs
             .filter(|j| match cache.lookup(&j.key) {
                 crate::cache::Lookup::Found(_) => false,
                 crate::cache::Lookup::Missing => true,

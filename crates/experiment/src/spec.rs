@@ -590,21 +590,16 @@ fn criterion(file: &Path, sweep_count: usize, c: CriterionFile) -> Result<Criter
             return Err(ExperimentError::spec(file, key("value"), v, "only for statistic = \"proportion\""));
         }
     }
-    if c.statistic != Statistic::PairedDifference && c.pairs.is_some() {
-        return Err(ExperimentError::spec(
-            file,
-            key("pairs"),
-            "converged",
-            "only for statistic = \"paired_difference\"",
-        ));
-    }
-    if c.statistic != Statistic::PairedDifference && c.baseline.is_some() {
-        return Err(ExperimentError::spec(
-            file,
-            key("baseline"),
-            "full",
-            "only for statistic = \"paired_difference\"",
-        ));
+    if c.statistic != Statistic::PairedDifference {
+        let given = [("pairs", c.pairs.map(|_| "converged")), ("baseline", c.baseline.map(|_| "full"))];
+        if let Some((name, Some(value))) = given.into_iter().find(|(_, v)| v.is_some()) {
+            return Err(ExperimentError::spec(
+                file,
+                key(name),
+                value,
+                "only for statistic = \"paired_difference\"",
+            ));
+        }
     }
     let finite = |k: &str, x: Option<f64>, by: &str| -> Result<f64, ExperimentError> {
         let x = x.ok_or_else(|| needs(k, "a finite number", by))?;

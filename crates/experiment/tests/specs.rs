@@ -257,6 +257,10 @@ fn errors_name_the_file_the_key_the_value_and_what_is_allowed() {
             "criterion \"c\".pairs = converged: only for statistic = \"paired_difference\"",
         ),
         (GOOD.replace("pass = \"all\"", "pass = \"all\"\npairs = \"some\""), "unknown variant `some`"),
+        (
+            GOOD.replace("pass = \"all\"", "pass = \"all\"\nbaseline = \"full\""),
+            "criterion \"c\".baseline = full: only for statistic = \"paired_difference\"",
+        ),
     ];
     for (text, needle) in cases {
         let error = error_of(&text);

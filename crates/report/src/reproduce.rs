@@ -3,8 +3,8 @@
 //!
 //! Flow: the specs are loaded and expanded into a plan; runs already in the cache are reused;
 //! with `committed`, runs the cache lacks are read from the archives beside the specs, checked,
-//! and a sample of them computed again before they are cached; the rest run in parallel, each cached the moment it finishes, so an interrupted reproduction
-//! resumes; then verdicts, figures and reports are computed from the cached records alone, in a
+//! and a sample of them computed again before they are cached; the rest run in parallel, each
+//! cached the moment it finishes, so an interrupted reproduction resumes; then verdicts, figures and reports are computed from the cached records alone, in a
 //! fixed order, so they do not depend on thread count. Everything that can be refused (options,
 //! specs, the output folder's lock) is refused before any run starts.
 //!
@@ -148,7 +148,8 @@ pub fn reproduce(
     if options.committed && !options.quick && !options.fresh && !todo.is_empty() {
         committed = use_committed(&options.specs, &pool, &plan, &todo, &cache, events, interrupt)?;
         if committed.imported > 0 {
-            (todo, unusable) = plan.missing_runs(&cache);
+            // Only the runs that were missing can have been filled.
+            (todo, unusable) = plan.missing_of(&todo, &cache);
         }
     }
     events.planned(&plan, &todo, unusable);

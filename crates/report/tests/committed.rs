@@ -93,6 +93,16 @@ fn specs_folder(root: &Path) -> PathBuf {
     specs
 }
 
+/// A fresh folder with the spec folder and every run computed into `computed/`: (the folder,
+/// the spec folder, the cache of the computed runs).
+fn computed_folder(name: &str) -> (PathBuf, PathBuf, FileCache) {
+    let root = folder(name);
+    let specs = specs_folder(&root);
+    assert_eq!(computed(run(&specs, &root.join("computed"), false).0), 12);
+    let cache = FileCache::in_output(&root.join("computed"));
+    (root, specs, cache)
+}
+
 fn plan(specs: &Path) -> Plan {
     Plan::new(load_specs(specs, &[]).unwrap(), false).unwrap()
 }
@@ -157,10 +167,7 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
 
 #[test]
 fn a_member_that_fails_its_checksum_is_left_out_and_its_run_computed() {
-    let root = folder("damaged");
-    let specs = specs_folder(&root);
-    computed(run(&specs, &root.join("computed"), false).0);
-    let cache = FileCache::in_output(&root.join("computed"));
+    let (root, specs, cache) = computed_folder("damaged");
     let key = plan(&specs).jobs[5].key.clone();
     let file = cache.file(&key);
     let text = fs::read_to_string(&file).unwrap();
@@ -179,10 +186,7 @@ fn a_member_that_fails_its_checksum_is_left_out_and_its_run_computed() {
 
 #[test]
 fn the_record_of_another_run_and_an_oversized_member_are_left_out() {
-    let root = folder("relabelled");
-    let specs = specs_folder(&root);
-    computed(run(&specs, &root.join("computed"), false).0);
-    let cache = FileCache::in_output(&root.join("computed"));
+    let (root, specs, cache) = computed_folder("relabelled");
     let plan = plan(&specs);
     // Job 1's record filed under job 0's key, with a checksum that matches.
     let (zero, one) = (&plan.jobs[0], &plan.jobs[1]);
@@ -211,10 +215,7 @@ fn the_record_of_another_run_and_an_oversized_member_are_left_out() {
 
 #[test]
 fn a_stale_archive_stops_the_reproduction_and_nothing_of_it_is_cached() {
-    let root = folder("stale");
-    let specs = specs_folder(&root);
-    computed(run(&specs, &root.join("computed"), false).0);
-    let cache = FileCache::in_output(&root.join("computed"));
+    let (root, specs, cache) = computed_folder("stale");
     // An intact record (its checksum matches) that the code does not compute: run index 0 of
     // the first point, the one the sample computes again, ends one step later than it did.
     let plan = plan(&specs);
