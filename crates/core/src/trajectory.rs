@@ -55,6 +55,10 @@ impl TrajectoryRecorder {
 }
 
 impl Observer for TrajectoryRecorder {
+    fn reads_stationarity(&self) -> bool {
+        false
+    }
+
     fn next_watch(&self, step: u64) -> Option<u64> {
         Some(if step == 0 { 0 } else { self.grid.next_after(step - 1) })
     }

@@ -231,16 +231,19 @@ fn invalid_input_gives_errors_without_stepping() {
 
 #[test]
 fn runs_that_leave_one_out_are_bit_identical_in_the_packed_loop() {
-    // b = n - 1 under Random: four runs a vector register (where there is AVX2). eta from a
+    // b = n - 1 under Random and Cyclic: four runs a vector register (where there is AVX2). eta from a
     // quiet 0.5 to 8, where factors turn negative (the fallback, taken lane by lane), ReLU runs
     // die and linear runs diverge between two checks (a lane stops and the others finish the
     // stretch alone); groups of 4 and 8 packed, 7 with three runs packed beside a lane of
     // padding, 5 with one run left to step alone.
-    for activation in [Activation::Relu, Activation::Linear] {
-        for eta in [0.5, 2.0, 4.0, 8.0] {
-            for size in [4u64, 5, 7, 8] {
-                let indices: Vec<u64> = (0..size).map(|k| 3 * k + 2).collect();
-                check_group(&mixed(activation, Schedule::Random, 9, eta), 7, &indices);
+    // The Cyclic schedule's batches leave one index out too, the one after the window.
+    for schedule in [Schedule::Random, Schedule::Cyclic] {
+        for activation in [Activation::Relu, Activation::Linear] {
+            for eta in [0.5, 2.0, 4.0, 8.0] {
+                for size in [4u64, 5, 7, 8] {
+                    let indices: Vec<u64> = (0..size).map(|k| 3 * k + 2).collect();
+                    check_group(&mixed(activation, schedule, 9, eta), 7, &indices);
+                }
             }
         }
     }

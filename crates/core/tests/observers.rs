@@ -31,6 +31,18 @@ fn unconverging(max_steps: u64) -> RunConfig {
 fn cases() -> Vec<RunConfig> {
     vec![
         unconverging(30_000),
+        // Cyclic windows: an observer that does not read the measure lets a check stop at the
+        // first window above the tolerance; the result must not change. One run converges,
+        // one spends its budget.
+        RunConfig {
+            n: 10,
+            d: 10,
+            batch: 9,
+            schedule: Schedule::Cyclic,
+            check_every: 400,
+            ..RunConfig::default()
+        },
+        RunConfig { schedule: Schedule::Cyclic, batch: 7, ..unconverging(30_000) },
         // 1000 is a grid step: the final snapshot must not be recorded twice.
         unconverging(1000),
         RunConfig {

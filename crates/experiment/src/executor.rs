@@ -144,6 +144,10 @@ impl Observer for SharedRecorder<'_> {
         }
     }
 
+    fn reads_stationarity(&self) -> bool {
+        self.0.borrow().as_ref().is_some_and(Observer::reads_stationarity)
+    }
+
     fn next_watch(&self, step: u64) -> Option<u64> {
         self.0.borrow().as_ref().and_then(|recorder| recorder.next_watch(step))
     }

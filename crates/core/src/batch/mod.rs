@@ -21,6 +21,7 @@ mod uniform;
 
 use crate::config::Schedule;
 use rand::Rng;
+use rand::rngs::ChaCha8Rng;
 use std::ops::ControlFlow;
 use uniform::DrawPlan;
 pub(crate) use uniform::SingleBound;
@@ -242,70 +243,151 @@ impl BatchSampler {
     }
 }
 
-/// The batches of the Random schedule with `b = n - 1`, one index left out of each, for a run
-/// of steps that needs only that index: [`BatchSampler::left_out`].
+/// What a run of steps that needs only the index left out of each batch asks of its sampler:
+/// the batches of the Random ([`LeftOut`]) or the Cyclic ([`CyclicLeftOut`]) schedule with
+/// `b = n - 1 >= 2`, whose complement, one index, is the smaller side.
 ///
-/// [`LeftOut::next`] makes the batch of [`BatchSampler::next`], from the same random words
-/// (the partial shuffle of one position), and returns the index its complement holds; the
-/// members are [`LeftOut::members`]. It never draws ahead, and takes up a number drawn ahead by
-/// an earlier run, so the batches are those of [`BatchSampler::next`] whatever came before.
+/// A batch is made in two phases, as by [`BatchSampler::next`]: its number is drawn (`draw`,
+/// or `draw_new` with the sampler's `bound` when no number is kept), then applied (`apply`),
+/// which returns the index left out. [`LeavesOneOut::next`] does both. `undo` takes back the
+/// last batch made and keeps its number, so that the sampler is as it was before that draw.
+pub(crate) trait LeavesOneOut {
+    /// What `draw_new` needs of the sampler, the same for every batch.
+    type Bound: Copy;
+
+    /// The next batch; returns the index left out of it.
+    #[inline(always)]
+    fn next(&mut self, rng: &mut ChaCha8Rng) -> usize {
+        let drawn = self.draw(rng);
+        self.apply(drawn)
+    }
+
+    /// The number of the next batch: the one kept by [`LeavesOneOut::undo`] or by an earlier
+    /// run's draw ahead, if there is one, otherwise a new one.
+    fn draw(&mut self, rng: &mut ChaCha8Rng) -> u32;
+
+    /// The bound of [`LeavesOneOut::draw_new`].
+    fn bound(&self) -> Self::Bound;
+
+    /// [`LeavesOneOut::draw`] when no number is kept (after a first `draw`, and without
+    /// [`LeavesOneOut::undo`] since), with the sampler's [`LeavesOneOut::bound`].
+    fn draw_new(&mut self, bound: Self::Bound, rng: &mut ChaCha8Rng) -> u32;
+
+    /// Makes the next batch from its number `drawn`; returns the index left out of it.
+    fn apply(&mut self, drawn: u32) -> usize;
+
+    /// Takes back the batch made by `apply(drawn)`, the last one made, and keeps `drawn` for the
+    /// next [`LeavesOneOut::draw`].
+    fn undo(&mut self, drawn: u32);
+
+    /// The members of the current batch: every index but the one left out.
+    fn members(&self) -> &[usize];
+}
+
+/// The batches of the Random schedule with `b = n - 1`, one index left out of each:
+/// [`BatchSampler::left_out`].
+///
+/// It makes the batches of [`BatchSampler::next`], from the same random words (the partial
+/// shuffle of one position). It never draws ahead, and takes up a number drawn ahead by an
+/// earlier run, so the batches are those of [`BatchSampler::next`] whatever came before.
 pub(crate) struct LeftOut<'s> {
     plan: &'s mut DrawPlan,
     ready: &'s mut bool,
     order: &'s mut [usize],
 }
 
-impl LeftOut<'_> {
-    /// The next batch; returns the index left out of it.
-    #[inline(always)]
-    pub(crate) fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let drawn = self.draw(rng);
-        self.apply(drawn)
-    }
+impl LeavesOneOut for LeftOut<'_> {
+    type Bound = SingleBound;
 
-    /// The random number of the next batch: the one kept by [`LeftOut::undo`] or by an earlier
-    /// run's draw ahead, if there is one, otherwise a new one.
     #[inline(always)]
-    pub(crate) fn draw<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
+    fn draw(&mut self, rng: &mut ChaCha8Rng) -> u32 {
         if std::mem::take(self.ready) { self.plan.drawn()[0] } else { self.plan.draw_single(rng) }
     }
 
-    /// The bound of [`LeftOut::draw_new`], the same for every batch.
     #[inline(always)]
-    pub(crate) fn bound(&self) -> SingleBound {
+    fn bound(&self) -> SingleBound {
         self.plan.single_bound()
     }
 
-    /// [`LeftOut::draw`] when no number is kept (after a first `draw`, and without
-    /// [`LeftOut::undo`] since), with the sampler's [`LeftOut::bound`].
     #[inline(always)]
-    pub(crate) fn draw_new<R: Rng + ?Sized>(&mut self, bound: SingleBound, rng: &mut R) -> u32 {
+    fn draw_new(&mut self, bound: SingleBound, rng: &mut ChaCha8Rng) -> u32 {
         debug_assert!(!*self.ready);
         self.plan.draw_single_by(bound, rng)
     }
 
-    /// Makes the next batch from its random number `drawn`; returns the index left out of it.
     #[inline(always)]
-    pub(crate) fn apply(&mut self, drawn: u32) -> usize {
+    fn apply(&mut self, drawn: u32) -> usize {
         // The swap of `DrawPlan::swap_tail` for one position: `drawn <= last` by construction.
         let last = self.order.len() - 1;
         self.order.swap((drawn as usize).min(last), last);
         self.order[last]
     }
 
-    /// Takes back the batch made by `apply(drawn)`, the last one made, and keeps `drawn` for the
-    /// next [`LeftOut::draw`]: afterwards the sampler is as it was before that draw.
-    pub(crate) fn undo(&mut self, drawn: u32) {
+    fn undo(&mut self, drawn: u32) {
         let last = self.order.len() - 1;
         self.order.swap((drawn as usize).min(last), last);
         self.plan.keep_single(drawn);
         *self.ready = true;
     }
 
-    /// The members of the current batch: every index but the one left out.
     #[inline(always)]
-    pub(crate) fn members(&self) -> &[usize] {
+    fn members(&self) -> &[usize] {
         &self.order[..self.order.len() - 1]
+    }
+}
+
+/// The batches of the Cyclic schedule with `b = n - 1`: [`BatchSampler::cyclic_left_out`].
+///
+/// It draws nothing: a batch's "number" is the window's end before the batch is made, so that
+/// `undo` can put it back. The index left out is the one after the window, as in the batch of
+/// [`BatchSampler::next`], and so are the members.
+pub(crate) struct CyclicLeftOut<'s> {
+    /// The end of the current window (see [`Arrangement::position`]).
+    position: &'s mut usize,
+    /// `0..n` twice.
+    order: &'s [usize],
+    n: usize,
+}
+
+impl LeavesOneOut for CyclicLeftOut<'_> {
+    type Bound = ();
+
+    #[inline(always)]
+    fn draw(&mut self, _rng: &mut ChaCha8Rng) -> u32 {
+        // `position < 2 n` and `n < 2^32` (validated): no truncation.
+        *self.position as u32
+    }
+
+    #[inline(always)]
+    fn bound(&self) {}
+
+    #[inline(always)]
+    fn draw_new(&mut self, (): (), _rng: &mut ChaCha8Rng) -> u32 {
+        *self.position as u32
+    }
+
+    #[inline(always)]
+    fn apply(&mut self, _drawn: u32) -> usize {
+        // `Arrangement::next_cyclic_window` with `b = n - 1`, then the complement of
+        // `Arrangement::batch`: `order[position..position + n - b]`, one index.
+        let n = self.n;
+        let mut position = *self.position;
+        if position >= n {
+            position -= n;
+        }
+        position += n - 1;
+        *self.position = position;
+        self.order[position]
+    }
+
+    fn undo(&mut self, drawn: u32) {
+        *self.position = drawn as usize;
+    }
+
+    #[inline(always)]
+    fn members(&self) -> &[usize] {
+        let end = *self.position;
+        &self.order[end + 1 - self.n..end]
     }
 }
 
@@ -313,18 +395,32 @@ impl BatchSampler {
     /// The sampler as a [`LeftOut`], when its batches are those of the Random schedule with
     /// `b = n - 1 >= 2` (so that the complement, one index, is the smaller side).
     pub(crate) fn left_out(&mut self) -> Option<LeftOut<'_>> {
-        let one_left_out = self.leaves_one_out();
+        let random = self.leaves_one_out() && self.arrangement.schedule == Schedule::Random;
         let Self { draws, arrangement } = self;
-        one_left_out.then(|| {
+        random.then(|| {
             debug_assert!(draws.plan.draws_single());
             LeftOut { plan: &mut draws.plan, ready: &mut draws.ready, order: &mut arrangement.order }
         })
     }
 
-    /// Whether [`BatchSampler::left_out`] gives a [`LeftOut`].
+    /// The sampler as a [`CyclicLeftOut`], when its batches are those of the Cyclic schedule
+    /// with `b = n - 1 >= 2`.
+    pub(crate) fn cyclic_left_out(&mut self) -> Option<CyclicLeftOut<'_>> {
+        let cyclic = self.leaves_one_out() && self.arrangement.schedule == Schedule::Cyclic;
+        let Arrangement { position, order, n, .. } = &mut self.arrangement;
+        cyclic.then(|| CyclicLeftOut { position, order, n: *n })
+    }
+
+    /// Whether [`BatchSampler::left_out`] or [`BatchSampler::cyclic_left_out`] gives a sampler
+    /// that leaves one out.
     pub(crate) fn leaves_one_out(&self) -> bool {
         let (n, b) = (self.arrangement.n, self.arrangement.b);
-        self.arrangement.schedule == Schedule::Random && b + 1 == n && b >= 2
+        matches!(self.arrangement.schedule, Schedule::Random | Schedule::Cyclic) && b + 1 == n && b >= 2
+    }
+
+    /// The schedule.
+    pub(crate) fn schedule(&self) -> Schedule {
+        self.arrangement.schedule
     }
 }
 

@@ -93,6 +93,14 @@ pub trait Engine {
     /// schedule can draw (see [`UpdateSet`]). Zero exactly at a fixed point of every step.
     fn stationarity(&self, updates: UpdateSet) -> f64;
 
+    /// [`Engine::stationarity`] for a check whose decision is all that matters unless the
+    /// measure is at most `floor`: the exact measure when it is at most `floor`, otherwise any
+    /// value above `floor` that does not exceed it. The default is the exact measure.
+    fn stationarity_unless_above(&self, updates: UpdateSet, floor: f64) -> f64 {
+        let _ = floor;
+        self.stationarity(updates)
+    }
+
     /// The data coordinates `u_i = <w, x_i>` of the current iterate: [`Engine::state`]'s `u`
     /// alone, without the loss and the norms. Costs O(n) (reduced) or O(n d) (dense).
     fn coords(&self) -> Vec<f64>;

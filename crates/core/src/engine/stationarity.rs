@@ -97,6 +97,31 @@ fn window_norm(activation: Activation, u: &[f64], perp: f64, start: usize, len: 
     total.sqrt() / len as f64
 }
 
+/// [`orthonormal_stationarity`] where only whether it exceeds `floor` matters unless it does
+/// not: the exact measure when it is at most `floor`, otherwise a lower bound of it above
+/// `floor`. The cyclic windows are taken in the same order as there, and the first of them
+/// whose running maximum passes `floor` ends the search; the other update sets cost O(n) and
+/// are computed in full.
+pub(crate) fn orthonormal_stationarity_unless_above(
+    activation: Activation,
+    u: &[f64],
+    perp: f64,
+    updates: UpdateSet,
+    floor: f64,
+) -> f64 {
+    let UpdateSet::CyclicWindows { batch } = updates else {
+        return orthonormal_stationarity(activation, u, perp, updates);
+    };
+    let mut largest = 0.0f64;
+    for start in window_starts(u.len(), batch) {
+        largest = largest.max(window_norm(activation, u, perp, start, batch));
+        if largest > floor {
+            break;
+        }
+    }
+    largest
+}
+
 /// `max_i ||grad l_i||` in O(n).
 fn every_sample(activation: Activation, u: &[f64], perp: f64) -> f64 {
     let r: f64 = u.iter().map(|x| x * x).sum::<f64>() + perp * perp;
@@ -153,5 +178,47 @@ pub(crate) fn ambient_stationarity(
             window_starts(n, batch).map(|s| window(s, batch)).fold(0.0, f64::max)
         }
         UpdateSet::EverySample => (0..n).map(|i| window(i, 1)).fold(0.0, f64::max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn the_measure_unless_above_a_floor_is_exact_below_it_and_a_bound_above() {
+        // Iterates near and far from a minimum, every update set; floors from zero to above the
+        // measure: at or below the floor the exact bits, above it a value in (floor, measure].
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let n = 12;
+        for trial in 0..200 {
+            let spread = [1.0, 1e-3, 1e-9][trial % 3];
+            let mut u: Vec<f64> = (0..n).map(|_| spread * (rng.random::<f64>() - 0.5)).collect();
+            u[trial % n] = 1.0 + spread * rng.random::<f64>();
+            let perp = if trial % 2 == 0 { 0.0 } else { spread * rng.random::<f64>() };
+            for activation in [Activation::Linear, Activation::Relu] {
+                for updates in [
+                    UpdateSet::FullBatch,
+                    UpdateSet::EverySample,
+                    UpdateSet::CyclicWindows { batch: 5 },
+                    UpdateSet::CyclicWindows { batch: 11 },
+                    UpdateSet::CyclicWindows { batch: 4 },
+                ] {
+                    let exact = orthonormal_stationarity(activation, &u, perp, updates);
+                    for floor in [0.0, exact * 0.01, exact * 0.5, exact, exact * 2.0, f64::INFINITY] {
+                        let bounded =
+                            orthonormal_stationarity_unless_above(activation, &u, perp, updates, floor);
+                        let case = format!("{activation} {updates:?} trial {trial} floor {floor:e}");
+                        if exact <= floor {
+                            assert_eq!(bounded.to_bits(), exact.to_bits(), "{case}");
+                        } else {
+                            assert!(bounded > floor && bounded <= exact, "{case}: {bounded:e} of {exact:e}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -217,6 +217,10 @@ impl Problem for Autoencoder<'_> {
         self.engine.get().stationarity(self.updates)
     }
 
+    fn stationarity_unless_above(&self, floor: f64) -> f64 {
+        self.engine.get().stationarity_unless_above(self.updates, floor)
+    }
+
     /// Not a minimum when no sample is active (exactly stationary, never a minimum on any data)
     /// or when the loss gap exceeds `minimum_gap_tol`; a minimum otherwise, including where
     /// `L*` or the tolerance is unknown (ReLU on non-orthonormal data).

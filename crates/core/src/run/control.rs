@@ -54,6 +54,15 @@ pub(crate) trait Problem {
     /// The stationarity measure of the update in use, compared with `grad_tol` at every check.
     fn stationarity(&self) -> f64;
 
+    /// [`Problem::stationarity`] at a check that only needs the measure if it is at most
+    /// `floor`: the exact measure when it is at most `floor`, otherwise any value above `floor`
+    /// that does not exceed it (a model may stop computing once it knows). The default is the
+    /// exact measure.
+    fn stationarity_unless_above(&self, floor: f64) -> f64 {
+        let _ = floor;
+        self.stationarity()
+    }
+
     /// Whether the current iterate is a global minimum. Asked only at a check where one of the
     /// stationarity tests of [`decide`] passed, so it may cost as much as measuring the iterate.
     fn standing(&self) -> Standing;
@@ -115,6 +124,13 @@ pub(crate) fn decide(
     }
 }
 
+/// The largest stationarity measure at which [`decide`] may end a run whose iterate has squared
+/// norm `norm_sq`: above it both of its tests fail, whatever the measure is. NaN when
+/// `norm_sq` is NaN.
+fn deciding_floor(norm_sq: f64, grad_tol: f64) -> f64 {
+    if norm_sq >= RELATIVE_MIN_NORM_SQ { grad_tol.max(grad_tol * norm_sq.sqrt()) } else { grad_tol }
+}
+
 /// The stopping rule of a run (from a validated config: both counts at least 1).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits<'i> {
@@ -166,6 +182,8 @@ impl Ending {
 struct Controller<'i> {
     limits: Limits<'i>,
     watching: bool,
+    /// Whether the observer reads the measure at every check ([`Observer::reads_stationarity`]).
+    exact_checks: bool,
     /// The next step to show the observer (`u64::MAX`: none).
     next_watch: u64,
     /// The next multiple of `check_every` (a counter, not a division on every step).
@@ -181,6 +199,7 @@ impl<'i> Controller<'i> {
     fn new<P: Problem + ?Sized>(limits: Limits<'i>, problem: &P, observer: &dyn Observer) -> Self {
         let watching = observer.next_watch(0).is_some();
         Self {
+            exact_checks: observer.reads_stationarity(),
             poll_steps: if limits.interrupt.is_some() { poll_steps(problem.step_work()) } else { u64::MAX },
             limits,
             watching,
@@ -207,9 +226,20 @@ impl<'i> Controller<'i> {
             if problem.is_dense() {
                 self.last_dense_check = Some(step);
             }
-            self.stationarity = problem.stationarity();
+            let norm_sq = problem.norm_sq();
+            // The measure is reported at the run's last check and shown to an observer that
+            // reads it; otherwise only the decision needs it, and above the floor every value
+            // decides the same (`decide`'s tests fail). The last check is either the end of
+            // the budget or one whose test passes, where the measure is at most the floor and
+            // so exact.
+            let floor = deciding_floor(norm_sq, grad_tol);
+            self.stationarity = if self.exact_checks || step == max_steps || floor.is_nan() {
+                problem.stationarity()
+            } else {
+                problem.stationarity_unless_above(floor)
+            };
             observer.on_check(step, self.stationarity);
-            end = decide(step, self.stationarity, problem.norm_sq(), grad_tol, || problem.standing());
+            end = decide(step, self.stationarity, norm_sq, grad_tol, || problem.standing());
         }
         if end.is_none() && step >= max_steps {
             end = Some(Outcome::MaxSteps);

@@ -27,6 +27,15 @@ pub trait Observer {
     /// Called at every convergence check with the step and the stationarity measure.
     fn on_check(&mut self, _step: u64, _stationarity: f64) {}
 
+    /// Whether [`Observer::on_check`] reads the measure. When it does not (say `false`), the
+    /// runner may pass, at a check that does not end the run, any value above the largest at
+    /// which the check could have ended it rather than the measure itself, and stop computing
+    /// it once it knows (the measure of a run's last check is exact either way, and so is every
+    /// decision). The default is `true`.
+    fn reads_stationarity(&self) -> bool {
+        true
+    }
+
     /// The first step at or after `step` at which this observer wants to see the iterate, or
     /// `None` when it wants none from `step` on (a watching observer is still shown the final
     /// step). The default is `None` for every step: the observer watches no iterate.
@@ -52,11 +61,19 @@ pub trait Observer {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoObserver;
 
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    fn reads_stationarity(&self) -> bool {
+        false
+    }
+}
 
 impl<O: Observer + ?Sized> Observer for &mut O {
     fn on_check(&mut self, step: u64, stationarity: f64) {
         (**self).on_check(step, stationarity);
+    }
+
+    fn reads_stationarity(&self) -> bool {
+        (**self).reads_stationarity()
     }
 
     fn next_watch(&self, step: u64) -> Option<u64> {
@@ -86,6 +103,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn on_check(&mut self, step: u64, stationarity: f64) {
         self.0.on_check(step, stationarity);
         self.1.on_check(step, stationarity);
+    }
+
+    fn reads_stationarity(&self) -> bool {
+        self.0.reads_stationarity() || self.1.reads_stationarity()
     }
 
     fn next_watch(&self, step: u64) -> Option<u64> {

@@ -1,6 +1,7 @@
 //! Several reduced runs of one configuration advanced together in one thread.
 //!
-//! Runs of the Random schedule with `b = n - 1` (one index left out of every batch) are
+//! Runs of the Random or the Cyclic schedule with `b = n - 1` (one index left out of every
+//! batch; the four lanes share a schedule) are
 //! stepped four at a time in the four places of a vector register where the processor has
 //! AVX2 ([`super::left_out`]); every other run, and every run where there is no AVX2, is
 //! advanced alone by [`Engine::advance`], one after the other. (Interleaving the general step
@@ -13,8 +14,8 @@
 
 use super::ReducedEngine;
 use super::left_out::{self, LeftOutLane};
-use crate::batch::BatchSampler;
-use crate::config::Activation;
+use crate::batch::{BatchSampler, LeavesOneOut};
+use crate::config::{Activation, Schedule};
 use crate::engine::Engine;
 use rand::rngs::ChaCha8Rng;
 
@@ -51,14 +52,52 @@ pub(crate) fn advance_group(members: &mut [GroupMember<'_, '_>], steps: u64, sto
 /// Whether the packed loop can take `part`: runs of one activation whose samplers leave one
 /// index out of each batch.
 fn packable(part: &[GroupMember<'_, '_>]) -> bool {
-    let activation = part[0].engine.activation;
-    part.iter().all(|member| member.sampler.leaves_one_out() && member.engine.activation == activation)
+    let (activation, schedule) = (part[0].engine.activation, part[0].sampler.schedule());
+    part.iter().all(|member| {
+        member.sampler.leaves_one_out()
+            && member.engine.activation == activation
+            && member.sampler.schedule() == schedule
+    })
 }
 
 /// Each member by [`Engine::advance`], one after the other.
 fn advance_alone(members: &mut [GroupMember<'_, '_>], steps: u64, stop_above: f64) {
     for member in members {
         member.taken = member.engine.advance(member.sampler, member.rng, steps, stop_above);
+    }
+}
+
+/// The four lanes of the packed loop: the members' runs, then the padding if there are three,
+/// each with its batches as `left_out` gives them.
+#[cfg(target_arch = "x86_64")]
+fn packed_lanes<'l, 'd, D: LeavesOneOut>(
+    part: &'l mut [GroupMember<'_, 'd>],
+    mut padding: Option<(&'l mut ReducedEngine<'d>, &'l mut BatchSampler, &'l mut ChaCha8Rng)>,
+    left_out: impl Fn(&'l mut BatchSampler) -> Option<D>,
+) -> [LeftOutLane<'l, 'd, D>; PACKED_LANES] {
+    let mut members = part.iter_mut();
+    std::array::from_fn(|_| {
+        let (engine, sampler, rng) = match members.next() {
+            Some(member) => (&mut *member.engine, &mut *member.sampler, &mut *member.rng),
+            None => padding.take().expect("one lane of padding"),
+        };
+        let draws = left_out(sampler).expect("a sampler that leaves one out");
+        LeftOutLane { engine, draws, rng }
+    })
+}
+
+/// The packed loop on `lanes`, for ReLU if `relu`; `None` where the processor cannot run it.
+#[cfg(target_arch = "x86_64")]
+fn advance_four<D: LeavesOneOut>(
+    relu: bool,
+    mut lanes: [LeftOutLane<'_, '_, D>; PACKED_LANES],
+    steps: u64,
+    stop_above: f64,
+) -> Option<[u64; PACKED_LANES]> {
+    if relu {
+        left_out::avx::advance_four::<true, D>(&mut lanes, steps, stop_above)
+    } else {
+        left_out::avx::advance_four::<false, D>(&mut lanes, steps, stop_above)
     }
 }
 
@@ -79,25 +118,13 @@ fn advance_packed(part: &mut [GroupMember<'_, '_>], steps: u64, stop_above: f64)
                 <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0),
             )
         });
-        let taken = {
-            let mut members = part.iter_mut();
-            let mut padding = padding.as_mut();
-            let mut lanes: [LeftOutLane<'_, '_>; PACKED_LANES] = std::array::from_fn(|_| {
-                let (engine, sampler, rng) = match members.next() {
-                    Some(member) => (&mut *member.engine, &mut *member.sampler, &mut *member.rng),
-                    None => {
-                        let (engine, sampler, rng) = padding.take().expect("one lane of padding");
-                        (engine, sampler, rng)
-                    }
-                };
-                let draws = sampler.left_out().expect("a sampler that leaves one out");
-                LeftOutLane { engine, draws, rng }
-            });
-            if relu {
-                left_out::avx::advance_four::<true>(&mut lanes, steps, stop_above)
-            } else {
-                left_out::avx::advance_four::<false>(&mut lanes, steps, stop_above)
-            }
+        let padding = padding.as_mut().map(|(engine, sampler, rng)| (engine, sampler, rng));
+        let taken = if part[0].sampler.schedule() == Schedule::Cyclic {
+            let lanes = packed_lanes(part, padding, |sampler| sampler.cyclic_left_out());
+            advance_four(relu, lanes, steps, stop_above)
+        } else {
+            let lanes = packed_lanes(part, padding, |sampler| sampler.left_out());
+            advance_four(relu, lanes, steps, stop_above)
         };
         let Some(taken) = taken else { return false };
         for (member, taken) in part.iter_mut().zip(taken) {

@@ -1,9 +1,11 @@
-//! Runs of steps at `b = n - 1` under the Random schedule: one run alone, or four at once in
-//! the four places of an AVX register.
+//! Runs of steps at `b = n - 1` under the Random and Cyclic schedules: one run alone, or four
+//! at once in the four places of an AVX register.
 //!
 //! A batch that leaves out one index `k` is the reduced step's cheapest case: the complement,
 //! one coordinate, is the side it touches. Here that step is written out for one index
-//! ([`step_left_out`]) and driven by a loop that draws nothing but `k` ([`LeftOut`]): about 150
+//! ([`step_left_out`]) and driven by a loop that draws nothing but `k` ([`LeavesOneOut`]: the
+//! Random schedule's partial shuffle of one position, or the Cyclic schedule's index after the
+//! window, which needs no random numbers at all): about 150
 //! instructions a step against the general step's 240 ([`advance_one`], the engine's own loop
 //! for such a sampler). Alone, a step is then the latency of its chain of dependent operations
 //! (the norm, the factors, the norm again); [`avx::advance_four`] takes four independent runs'
@@ -14,21 +16,22 @@
 //! on the same values in the same order, the same random words (tested in `tests/engines.rs`
 //! against `Engine::step` and in `tests/groups.rs` against runs alone). This module neither
 //! decides when a run stops (that is [`crate::run`](mod@crate::run)'s) nor handles any other
-//! batch size or schedule.
+//! batch size or schedule. The complement of a cyclic window is `[k]` and an empty slice, as
+//! for Random, so the general step's arithmetic on it is the same.
 
 #[cfg(target_arch = "x86_64")]
 use super::{ACTIVE_NORM_DROP, ACTIVE_SCALE_BAND, PASSIVE_SCALE_BAND, fold_due};
 use super::{ReducedEngine, Scales, StepEnd, fold_test};
-use crate::batch::LeftOut;
+use crate::batch::LeavesOneOut;
 use crate::engine::stop_if_past;
 use rand::rngs::ChaCha8Rng;
 
-/// One run of a left-out loop, borrowed for one stretch of steps.
-pub(crate) struct LeftOutLane<'l, 'd> {
+/// One run of a left-out loop, borrowed for one stretch of steps, with its batches `D`.
+pub(crate) struct LeftOutLane<'l, 'd, D> {
     /// The run's engine.
     pub(crate) engine: &'l mut ReducedEngine<'d>,
     /// The run's batches.
-    pub(crate) draws: LeftOut<'l>,
+    pub(crate) draws: D,
     /// The run's generator.
     pub(crate) rng: &'l mut ChaCha8Rng,
 }
@@ -74,8 +77,8 @@ fn step_left_out<const RELU: bool>(
 /// Up to `steps` steps of one run with its scales in `scales`, stopping after the first step
 /// past `stop_above`; returns the number of steps taken.
 #[inline(always)]
-fn advance_one_with<const RELU: bool>(
-    lane: &mut LeftOutLane<'_, '_>,
+fn advance_one_with<const RELU: bool, D: LeavesOneOut>(
+    lane: &mut LeftOutLane<'_, '_, D>,
     scales: &mut Scales,
     steps: u64,
     stop_above: f64,
@@ -96,13 +99,13 @@ fn advance_one_with<const RELU: bool>(
 /// Up to `steps` steps of one run, stopping after the first step past `stop_above`; returns
 /// the number of steps taken. [`ReducedEngine::advance`] for a sampler that leaves one out.
 #[inline(always)]
-pub(super) fn advance_one<const RELU: bool>(
-    lane: &mut LeftOutLane<'_, '_>,
+pub(super) fn advance_one<const RELU: bool, D: LeavesOneOut>(
+    lane: &mut LeftOutLane<'_, '_, D>,
     steps: u64,
     stop_above: f64,
 ) -> u64 {
     let mut scales = lane.engine.scales;
-    let taken = advance_one_with::<RELU>(lane, &mut scales, steps, stop_above);
+    let taken = advance_one_with::<RELU, D>(lane, &mut scales, steps, stop_above);
     lane.engine.scales = scales;
     taken
 }
@@ -123,7 +126,7 @@ pub(super) mod avx {
         ACTIVE_NORM_DROP, ACTIVE_SCALE_BAND, LeftOutLane, PASSIVE_SCALE_BAND, Scales, StepEnd,
         advance_one_with, fold_due, step_left_out,
     };
-    use crate::batch::{LeftOut, SingleBound};
+    use crate::batch::LeavesOneOut;
     use crate::engine::stop_if_past;
     use core::arch::x86_64::{__m256d, _CMP_GT_OQ, _CMP_LT_OQ, _CMP_NGE_UQ, _CMP_NLE_UQ, _CMP_UNORD_Q};
     use pulp::x86::V3;
@@ -132,30 +135,30 @@ pub(super) mod avx {
     /// Up to `steps` steps of each of the four lanes, stopping a lane after its first step past
     /// `stop_above`; returns the number of steps each took, or `None` where the processor lacks
     /// AVX2.
-    pub(in crate::engine::reduced) fn advance_four<const RELU: bool>(
-        lanes: &mut [LeftOutLane<'_, '_>; 4],
+    pub(in crate::engine::reduced) fn advance_four<const RELU: bool, D: LeavesOneOut>(
+        lanes: &mut [LeftOutLane<'_, '_, D>; 4],
         steps: u64,
         stop_above: f64,
     ) -> Option<[u64; 4]> {
         let simd = V3::try_new()?;
-        Some(simd.vectorize(Stretch::<'_, '_, '_, RELU> { simd, lanes, steps, stop_above }))
+        Some(simd.vectorize(Stretch::<'_, '_, '_, RELU, D> { simd, lanes, steps, stop_above }))
     }
 
     /// The stretch of [`advance_four`], as pulp's closure: compiled for AVX2 and called where it
     /// is available.
-    struct Stretch<'r, 'l, 'd, const RELU: bool> {
+    struct Stretch<'r, 'l, 'd, const RELU: bool, D> {
         simd: V3,
-        lanes: &'r mut [LeftOutLane<'l, 'd>; 4],
+        lanes: &'r mut [LeftOutLane<'l, 'd, D>; 4],
         steps: u64,
         stop_above: f64,
     }
 
-    impl<const RELU: bool> pulp::NullaryFnOnce for Stretch<'_, '_, '_, RELU> {
+    impl<const RELU: bool, D: LeavesOneOut> pulp::NullaryFnOnce for Stretch<'_, '_, '_, RELU, D> {
         type Output = [u64; 4];
 
         #[inline(always)]
         fn call(self) -> [u64; 4] {
-            stretch::<RELU>(self.simd, self.lanes, self.steps, self.stop_above)
+            stretch::<RELU, D>(self.simd, self.lanes, self.steps, self.stop_above)
         }
     }
 
@@ -187,10 +190,10 @@ pub(super) mod avx {
 
     /// The next step's random number and index on every lane.
     #[inline(always)]
-    fn draw_all(
-        draws: &mut [&mut LeftOut<'_>; 4],
+    fn draw_all<D: LeavesOneOut>(
+        draws: &mut [&mut D; 4],
         rngs: &mut [&mut ChaCha8Rng; 4],
-        bounds: &[SingleBound; 4],
+        bounds: &[D::Bound; 4],
         drawn: &mut [u32; 4],
         k: &mut [usize; 4],
     ) {
@@ -206,10 +209,10 @@ pub(super) mod avx {
     /// `step` and `rounds`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn packed_steps<const RELU: bool>(
+    fn packed_steps<const RELU: bool, D: LeavesOneOut>(
         simd: V3,
         s: &mut Packed,
-        lanes: &mut [LeftOutLane<'_, '_>; 4],
+        lanes: &mut [LeftOutLane<'_, '_, D>; 4],
         (drawn, k): (&mut [u32; 4], &mut [usize; 4]),
         (step, steps): (&mut u64, u64),
         rounds: &mut u64,
@@ -223,7 +226,7 @@ pub(super) mod avx {
             [&mut a.draws, &mut b.draws, &mut c.draws, &mut d.draws],
             [&mut *a.rng, &mut *b.rng, &mut *c.rng, &mut *d.rng],
         );
-        let bounds: [SingleBound; 4] = std::array::from_fn(|i| draws[i].bound());
+        let bounds: [D::Bound; 4] = std::array::from_fn(|i| draws[i].bound());
         let (zero, one, two) = (avx._mm256_setzero_pd(), avx._mm256_set1_pd(1.0), avx._mm256_set1_pd(2.0));
         let stop = avx._mm256_set1_pd(stop_above);
         let (active_low, active_high) =
@@ -314,9 +317,9 @@ pub(super) mod avx {
     }
 
     #[inline(always)]
-    fn stretch<const RELU: bool>(
+    fn stretch<const RELU: bool, D: LeavesOneOut>(
         simd: V3,
-        lanes: &mut [LeftOutLane<'_, '_>; 4],
+        lanes: &mut [LeftOutLane<'_, '_, D>; 4],
         steps: u64,
         stop_above: f64,
     ) -> [u64; 4] {
@@ -356,7 +359,7 @@ pub(super) mod avx {
             let rounds_to_fold =
                 (0..4).map(|i| fold_every[i].saturating_sub(since_fold[i])).min().unwrap_or(0);
             let mut rounds = 0;
-            let exit = packed_steps::<RELU>(
+            let exit = packed_steps::<RELU, D>(
                 simd,
                 &mut s,
                 lanes,
@@ -435,7 +438,7 @@ pub(super) mod avx {
             lanes.iter_mut().zip(&mut scales).zip(taken.iter_mut().zip(stopped))
         {
             if !stopped && step < steps {
-                *taken = step + advance_one_with::<RELU>(lane, scales, steps - step, stop_above);
+                *taken = step + advance_one_with::<RELU, D>(lane, scales, steps - step, stop_above);
             }
             lane.engine.scales = *scales;
         }

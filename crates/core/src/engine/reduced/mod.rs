@@ -28,9 +28,9 @@
 
 mod kernels;
 
-use super::stationarity::orthonormal_stationarity;
+use super::stationarity::{orthonormal_stationarity, orthonormal_stationarity_unless_above};
 use super::{Engine, IterateState, UpdateSet, stop_if_past};
-use crate::batch::{Batch, BatchSampler, Lookahead, Stepper};
+use crate::batch::{Batch, BatchSampler, LeavesOneOut, Lookahead, Stepper};
 use crate::config::Activation;
 use crate::data::Data;
 use crate::model::sample_terms;
@@ -291,6 +291,22 @@ impl<'a> ReducedEngine<'a> {
         taken
     }
 
+    /// [`Engine::advance`] for a sampler that leaves one index out of each batch.
+    fn advance_left_out<D: LeavesOneOut>(
+        &mut self,
+        draws: D,
+        rng: &mut ChaCha8Rng,
+        steps: u64,
+        stop_above: f64,
+    ) -> u64 {
+        let activation = self.activation;
+        let mut lane = LeftOutLane { engine: self, draws, rng };
+        match activation {
+            Activation::Relu => left_out::advance_one::<true, D>(&mut lane, steps, stop_above),
+            Activation::Linear => left_out::advance_one::<false, D>(&mut lane, steps, stop_above),
+        }
+    }
+
     /// The exact O(n) step, used when a factor is not positive (signs may change).
     fn fallback_step(&mut self, members: &[usize], counts: Option<&[u32]>, h: f64, gamma: f64) {
         let r = self.norm_sq();
@@ -473,12 +489,10 @@ impl Engine for ReducedEngine<'_> {
         stop_above: f64,
     ) -> u64 {
         if let Some(draws) = sampler.left_out() {
-            let activation = self.activation;
-            let mut lane = LeftOutLane { engine: self, draws, rng };
-            return match activation {
-                Activation::Relu => left_out::advance_one::<true>(&mut lane, steps, stop_above),
-                Activation::Linear => left_out::advance_one::<false>(&mut lane, steps, stop_above),
-            };
+            return self.advance_left_out(draws, rng, steps, stop_above);
+        }
+        if let Some(draws) = sampler.cyclic_left_out() {
+            return self.advance_left_out(draws, rng, steps, stop_above);
         }
         // The route of every batch this sampler draws: its schedule and sizes fix it.
         let route = route_of(sampler.draws_repeats(), sampler.complement_len(), sampler.batch_size());
@@ -491,6 +505,16 @@ impl Engine for ReducedEngine<'_> {
 
     fn stationarity(&self, updates: UpdateSet) -> f64 {
         orthonormal_stationarity(self.activation, &self.coords(), self.perp().abs(), updates)
+    }
+
+    fn stationarity_unless_above(&self, updates: UpdateSet, floor: f64) -> f64 {
+        orthonormal_stationarity_unless_above(
+            self.activation,
+            &self.coords(),
+            self.perp().abs(),
+            updates,
+            floor,
+        )
     }
 
     fn coords(&self) -> Vec<f64> {
