@@ -14,13 +14,13 @@
 //! draw the next batch's random numbers while it is still working on the current batch, so that
 //! the processor overlaps the two. The random numbers, and their order in the stream, are the
 //! same either way: each batch's numbers are drawn exactly once, after the previous batch's. A
-//! sampler reads its generator a block of words ahead of its draws, so it owns the rest of the
+//! sampler reads its generator a chunk of words ahead of its draws, so it owns the rest of the
 //! generator's stream: draw nothing else from a generator once batches are drawn from it.
 
+mod keystream;
 mod uniform;
 
 use crate::config::Schedule;
-use rand::Rng;
 use rand::rngs::ChaCha8Rng;
 use std::ops::ControlFlow;
 use uniform::DrawPlan;
@@ -117,7 +117,7 @@ where
     }
 }
 
-impl<R: Rng + ?Sized> Lookahead<'_, R> {
+impl Lookahead<'_, ChaCha8Rng> {
     /// Draws the next batch's random numbers now, if the run takes a next batch and it needs
     /// any (otherwise, or if they were drawn already, nothing happens).
     ///
@@ -178,7 +178,7 @@ impl BatchSampler {
 
     /// Draws the next batch (from numbers drawn ahead by the last run, if it left any).
     #[inline(always)]
-    pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Batch<'_> {
+    pub fn next(&mut self, rng: &mut ChaCha8Rng) -> Batch<'_> {
         if self.arrangement.next_needs_draws() && !self.draws.ready {
             self.draws.plan.draw(rng);
         }
@@ -194,25 +194,25 @@ impl BatchSampler {
     /// the stepper draws ahead; so is the generator's position afterwards, unless the run
     /// stopped right after drawing ahead (see [`Lookahead::draw_next`]).
     #[inline(always)]
-    pub(crate) fn run<R: Rng + ?Sized, S: Stepper<R>>(
+    pub(crate) fn run<S: Stepper<ChaCha8Rng>>(
         &mut self,
-        rng: &mut R,
+        rng: &mut ChaCha8Rng,
         steps: u64,
         stepper: S,
     ) -> (u64, S) {
         // The default schedule gets a loop of its own, without the dispatch on the schedule.
         if self.arrangement.schedule == Schedule::Random {
-            self.run_as::<true, R, S>(rng, steps, stepper)
+            self.run_as::<true, S>(rng, steps, stepper)
         } else {
-            self.run_as::<false, R, S>(rng, steps, stepper)
+            self.run_as::<false, S>(rng, steps, stepper)
         }
     }
 
     /// [`BatchSampler::run`]; `RANDOM` says that the schedule is [`Schedule::Random`].
     #[inline(always)]
-    fn run_as<const RANDOM: bool, R: Rng + ?Sized, S: Stepper<R>>(
+    fn run_as<const RANDOM: bool, S: Stepper<ChaCha8Rng>>(
         &mut self,
-        rng: &mut R,
+        rng: &mut ChaCha8Rng,
         steps: u64,
         mut stepper: S,
     ) -> (u64, S) {

@@ -14,65 +14,76 @@
 //! Invariants: every tuple of draws is exactly uniform (rejection, not approximation), which
 //! the tests check exhaustively on a 12-bit word; words are taken from the generator's stream
 //! in order, one per group, so the indices depend only on that stream and the bounds. The
-//! words are fetched [`WORD_BLOCK`] at a time ([`Words`]), the same words as one
-//! `next_u64` call each (tested), so the generator runs ahead of the draws by less than a
-//! block: a plan owns the rest of its generator's stream. Bounds are at least 1 and below
+//! words are fetched [`CHUNK_WORDS`] at a time ([`Words`], computed by the private `keystream`
+//! module), the same words as one `next_u64` call each (tested), so the generator runs ahead of
+//! the draws by less than a chunk: a plan owns the rest of its generator's stream. Bounds are at least 1 and below
 //! `2^32` (the sizes are validated). This module draws indices and nothing else.
 
+use super::keystream::{self, CHUNK_WORDS};
 use rand::Rng;
+use rand::rngs::ChaCha8Rng;
 use std::cell::Cell;
 
 /// The largest product of bounds that shares one word. A group of bounds with product `P`
 /// rejects a word with probability `(2^64 mod P) / 2^64 < 2^-16` under this limit.
 const GROUP_PRODUCT_LIMIT: u64 = 1 << 48;
 
-/// How many 64-bit words [`Words`] takes from the generator at a time.
-const WORD_BLOCK: usize = 32;
-
-/// The generator's 64-bit words, fetched a block at a time.
+/// The generator's 64-bit words, a chunk of [`CHUNK_WORDS`] at a time.
 ///
-/// A draw then takes its words from memory, and the generator's refill (a function call, rare
-/// but inside the loop) moves out of the hot path, so the compiler no longer keeps a caller's
-/// floating-point state in memory around it (40.7 -> 38.6 ns a reduced step, see
-/// `benches/README.md`).
+/// A draw then takes its words from memory, and the refill (a function call, rare but inside
+/// the loop) stays out of the hot path, so the compiler does not keep a caller's floating-point
+/// state in memory around it (40.7 -> 38.6 ns a reduced step, see `benches/README.md`). The
+/// chunk is computed by [`keystream::chunk`] from the generator's key, stream and position, and
+/// the generator is then moved past it: the words are those of `next_u64` calls, in order.
 #[derive(Debug, Clone)]
 struct Words {
-    block: [u64; WORD_BLOCK],
-    /// The next word of `block` to hand out (`WORD_BLOCK`: none left).
+    /// The chunk, stored as [`keystream::storage_index`] says.
+    block: [u64; CHUNK_WORDS],
+    /// The next word of the chunk to hand out, counted in stream order (`CHUNK_WORDS`: none
+    /// left).
     next: usize,
 }
 
 impl Words {
     fn new() -> Self {
-        Self { block: [0; WORD_BLOCK], next: WORD_BLOCK }
+        Self { block: [0; CHUNK_WORDS], next: CHUNK_WORDS }
     }
 
     /// The next word of the generator's stream: what `rng.next_u64()` would have returned.
     #[inline(always)]
-    fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
+    fn next(&mut self, rng: &mut ChaCha8Rng) -> u64 {
         let mut next = self.next;
-        if next >= WORD_BLOCK {
-            self.refill(rng);
-            next = 0;
+        if next >= CHUNK_WORDS {
+            next = self.refill(rng);
         }
-        // `next < WORD_BLOCK` on both paths: no bounds check.
-        let word = self.block[next];
+        let word = self.block[keystream::storage_index(next) % CHUNK_WORDS];
         self.next = next + 1;
         word
     }
 
-    /// The next block: `next_u64` reads two 32-bit outputs, low first, which are the next
-    /// eight bytes of the stream in little-endian order, so the bytes of `fill_bytes` give the
-    /// same words.
+    /// The next chunk; returns the first word to hand out.
+    ///
+    /// `next_u64` reads two 32-bit outputs, low first. Where the generator stands at an even
+    /// output, those are the two halves of one 64-bit word of a block, so the chunk starts at
+    /// the generator's block, its words before the generator's position are skipped, and the
+    /// generator is set to the block after the chunk (a position at a block's start, which the
+    /// generator takes without computing anything). At an odd output (a caller drew a 32-bit
+    /// number first), or without AVX2, the words come from `next_u64` itself.
     #[cold]
     #[inline(never)]
-    fn refill<R: Rng + ?Sized>(&mut self, rng: &mut R) {
-        let mut bytes = [0u8; WORD_BLOCK * 8];
-        rng.fill_bytes(&mut bytes);
-        for (word, chunk) in self.block.iter_mut().zip(bytes.chunks_exact(8)) {
-            *word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8 bytes"));
+    fn refill(&mut self, rng: &mut ChaCha8Rng) -> usize {
+        const BLOCK: u128 = keystream::BLOCK_WORDS as u128;
+        let (key, position) = keystream::position(rng);
+        let block = (position / BLOCK) as u64;
+        if position % 2 == 0 && keystream::chunk(&key, block, &mut self.block) {
+            let after = block.wrapping_add(keystream::CHUNK_BLOCKS as u64);
+            rng.set_word_pos(u128::from(after) * BLOCK);
+            return (position % BLOCK) as usize / 2;
         }
-        self.next = 0;
+        for word in 0..CHUNK_WORDS {
+            self.block[keystream::storage_index(word)] = rng.next_u64();
+        }
+        0
     }
 }
 
@@ -160,7 +171,7 @@ impl DrawPlan {
 
     /// The accepted word of one group: one word, more only on a rejection.
     #[inline(always)]
-    fn word<R: Rng + ?Sized>(words: &mut Words, rng: &mut R, group: &Group) -> u64 {
+    fn word(words: &mut Words, rng: &mut ChaCha8Rng, group: &Group) -> u64 {
         loop {
             let word = words.next(rng);
             if accepts::<64>(word, group.product, group.threshold) {
@@ -174,7 +185,7 @@ impl DrawPlan {
     /// Inlined where it is called: used by [`DrawPlan::draw`] and by a caller's run of steps that
     /// draws the next batch while it finishes the current one (see `BatchSampler::run`).
     #[inline(always)]
-    pub(crate) fn draw_inlined<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+    pub(crate) fn draw_inlined(&mut self, rng: &mut ChaCha8Rng) {
         // Split off each group's bounds and slots in turn: one length check a group, none an index.
         let (mut bounds, mut slots) = (&self.bounds[..], &mut self.scratch[..]);
         for group in &self.groups {
@@ -190,14 +201,14 @@ impl DrawPlan {
     /// rather than stored: the draw of [`DrawPlan::draw_inlined`] on the same words, without
     /// its loops. [`DrawPlan::drawn`] is left as it was.
     #[inline(always)]
-    pub(crate) fn draw_single<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u32 {
+    pub(crate) fn draw_single(&mut self, rng: &mut ChaCha8Rng) -> u32 {
         self.draw_single_by(self.single_bound(), rng)
     }
 
     /// [`DrawPlan::draw_single`] with the plan's bound given, so that a caller's loop holds it
     /// in a register.
     #[inline(always)]
-    pub(crate) fn draw_single_by<R: Rng + ?Sized>(&mut self, bound: SingleBound, rng: &mut R) -> u32 {
+    pub(crate) fn draw_single_by(&mut self, bound: SingleBound, rng: &mut ChaCha8Rng) -> u32 {
         loop {
             let word = self.words.next(rng);
             if accepts::<64>(word, bound.product, bound.threshold) {
@@ -229,7 +240,7 @@ impl DrawPlan {
     /// every draw of a stepper that does not draw ahead). Inlined at the top of a run of steps,
     /// the whole step measured about 40% slower, for no fewer instructions (session 3).
     #[inline(never)]
-    pub(crate) fn draw<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+    pub(crate) fn draw(&mut self, rng: &mut ChaCha8Rng) {
         self.draw_inlined(rng);
     }
 
@@ -332,18 +343,26 @@ mod tests {
 
     #[test]
     fn words_are_those_of_next_u64() {
-        // Whatever the generator's position (its 32-bit outputs are consumed in pairs, and a
-        // generator block holds an even number of them: start at an odd offset too), across
-        // several word blocks and generator blocks.
-        for offset in 0..3 {
-            let (mut direct, mut buffered) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
-            for _ in 0..offset {
-                direct.next_u32();
-                buffered.next_u32();
-            }
-            let mut words = Words::new();
-            for k in 0..5 * WORD_BLOCK {
-                assert_eq!(words.next(&mut buffered), direct.next_u64(), "offset {offset}, word {k}");
+        // Whatever the generator's position: at an even or an odd 32-bit output, inside a block
+        // or at its start, across several chunks, and across the block counter's 32-bit carry.
+        for (start_block, offsets) in [(0u128, 0..40), ((1 << 32) - 20, 0..3)] {
+            for offset in offsets {
+                let (mut direct, mut buffered) = (ChaCha8Rng::seed_from_u64(9), ChaCha8Rng::seed_from_u64(9));
+                for rng in [&mut direct, &mut buffered] {
+                    rng.set_stream(5);
+                    rng.set_word_pos(start_block * 16);
+                    for _ in 0..offset {
+                        rng.next_u32();
+                    }
+                }
+                let mut words = Words::new();
+                for k in 0..3 * CHUNK_WORDS {
+                    assert_eq!(
+                        words.next(&mut buffered),
+                        direct.next_u64(),
+                        "block {start_block}, offset {offset}, word {k}"
+                    );
+                }
             }
         }
     }
