@@ -31,14 +31,6 @@ pub(super) const CHUNK_WORDS: usize = CHUNK_BLOCKS * BLOCK_WORDS / 2;
 #[cfg(target_arch = "x86_64")]
 const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
-/// Where 64-bit word `word` of the stream from the start of a chunk is stored in it: word `w` of
-/// block `t` (`word = 8 t + w`) is at `8 w + t`, so that the chunk's copies of one word are
-/// consecutive, as they come out of the registers.
-#[inline(always)]
-pub(super) fn storage_index(word: usize) -> usize {
-    (word % 8) * CHUNK_BLOCKS + word / 8
-}
-
 /// What the blocks of a stream share: the key (the generator's seed) and the stream number.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ChunkKey {
@@ -55,8 +47,8 @@ pub(super) fn position(rng: &ChaCha8Rng) -> (ChunkKey, u128) {
     (ChunkKey { key, stream: rng.get_stream() }, rng.get_word_pos())
 }
 
-/// Writes the eight blocks `counter, counter + 1, ...` (mod 2^64) of the stream `key` to `out`,
-/// 64-bit word `w` of block `t` at `8 w + t` ([`storage_index`]); false, with nothing written,
+/// Writes the eight blocks `counter, counter + 1, ...` (mod 2^64) of the stream `key` to `out`
+/// in stream order (64-bit word `w` of block `t` at `8 t + w`); false, with nothing written,
 /// where the processor lacks AVX2.
 pub(super) fn chunk(key: &ChunkKey, counter: u64, out: &mut [u64; CHUNK_WORDS]) -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -91,6 +83,23 @@ mod avx {
         }
     }
 
+    /// The byte shuffle of `_mm256_shuffle_epi8` that rotates every 32-bit word left by `bits`
+    /// (a multiple of 8): within each word (little-endian bytes `b0 b1 b2 b3`), byte `i` of the
+    /// result is byte `i - bits / 8` of the word, mod 4. The shuffle indexes within each
+    /// 128-bit half.
+    const fn rotation_shuffle(bits: i8) -> [i8; 32] {
+        let mut shuffle = [0; 32];
+        let mut i = 0;
+        while i < 32 {
+            let word_start = (i as i8 % 16) / 4 * 4;
+            shuffle[i] = word_start + (i as i8 % 4 - bits / 8 + 4) % 4;
+            i += 1;
+        }
+        shuffle
+    }
+    const ROTATE_BY_16: [i8; 32] = rotation_shuffle(16);
+    const ROTATE_BY_8: [i8; 32] = rotation_shuffle(8);
+
     /// The rotations of ChaCha's quarter round on eight lanes: by 16 and 8 a byte shuffle, by
     /// 12 and 7 two shifts and an or.
     #[derive(Clone, Copy)]
@@ -103,14 +112,7 @@ mod avx {
     impl Rotations {
         #[inline(always)]
         fn new(simd: V3) -> Self {
-            // Within each 32-bit word (little-endian bytes b0 b1 b2 b3), rotating left by 16
-            // gives b2 b3 b0 b1 and by 8 gives b3 b0 b1 b2; the shuffle works per 128-bit half.
-            let word = |order: [i8; 4], base: i8| order.map(|b| b + base);
-            let mask = |order: [i8; 4]| {
-                let bytes: [i8; 32] = std::array::from_fn(|i| word(order, 4 * ((i as i8 / 4) % 4))[i % 4]);
-                pulp::cast::<[i8; 32], __m256i>(bytes)
-            };
-            Self { simd, by_16: mask([2, 3, 0, 1]), by_8: mask([3, 0, 1, 2]) }
+            Self { simd, by_16: pulp::cast(ROTATE_BY_16), by_8: pulp::cast(ROTATE_BY_8) }
         }
 
         #[inline(always)]
@@ -132,16 +134,18 @@ mod avx {
     #[inline(always)]
     fn rows(simd: V3, key: &ChunkKey, counter: u64, out: &mut [u64; CHUNK_WORDS]) {
         let (avx, avx2) = (simd.avx, simd.avx2);
-        let splat = |word: u32| avx._mm256_set1_epi32(word as i32);
-        let blocks: [u64; CHUNK_BLOCKS] = std::array::from_fn(|t| counter.wrapping_add(t as u64));
-        let start: [__m256i; BLOCK_WORDS] = std::array::from_fn(|i| match i {
-            0..4 => splat(SIGMA[i]),
-            4..12 => splat(key.key[i - 4]),
-            12 => pulp::cast(blocks.map(|b| b as u32)),
-            13 => pulp::cast(blocks.map(|b| (b >> 32) as u32)),
-            14 => splat(key.stream as u32),
-            _ => splat((key.stream >> 32) as u32),
-        });
+        let mut start = [avx._mm256_setzero_si256(); BLOCK_WORDS];
+        for (row, &word) in start.iter_mut().zip(SIGMA.iter().chain(&key.key)) {
+            *row = avx._mm256_set1_epi32(word as i32);
+        }
+        let mut blocks = [0u64; CHUNK_BLOCKS];
+        for (t, block) in blocks.iter_mut().enumerate() {
+            *block = counter.wrapping_add(t as u64);
+        }
+        start[12] = pulp::cast(blocks.map(|b| b as u32));
+        start[13] = pulp::cast(blocks.map(|b| (b >> 32) as u32));
+        start[14] = avx._mm256_set1_epi32(key.stream as i32);
+        start[15] = avx._mm256_set1_epi32((key.stream >> 32) as i32);
         let rotations = Rotations::new(simd);
         let mut x = start;
         for _ in 0..4 {
@@ -154,16 +158,45 @@ mod avx {
             rotations.quarter_round(&mut x, 2, 7, 8, 13);
             rotations.quarter_round(&mut x, 3, 4, 9, 14);
         }
+        // `words[h][w]`: 64-bit word `w` of blocks `4 h..4 h + 4`. (Loops rather than
+        // closures here and above: a closure is not compiled for AVX2, and the intrinsics in it
+        // would become calls.)
+        let mut words = [[avx._mm256_setzero_si256(); BLOCK_WORDS / 2]; 2];
         for w in 0..BLOCK_WORDS / 2 {
             let low = avx2._mm256_add_epi32(x[2 * w], start[2 * w]);
             let high = avx2._mm256_add_epi32(x[2 * w + 1], start[2 * w + 1]);
             // Interleaved per 128-bit half: the 64-bit words of blocks 0, 1, 4, 5 and 2, 3, 6, 7.
             let (even, odd) = (avx2._mm256_unpacklo_epi32(low, high), avx2._mm256_unpackhi_epi32(low, high));
-            let first: [u64; 4] = pulp::cast(avx2._mm256_permute2x128_si256::<0x20>(even, odd));
-            let second: [u64; 4] = pulp::cast(avx2._mm256_permute2x128_si256::<0x31>(even, odd));
-            out[w * CHUNK_BLOCKS..w * CHUNK_BLOCKS + 4].copy_from_slice(&first);
-            out[w * CHUNK_BLOCKS + 4..(w + 1) * CHUNK_BLOCKS].copy_from_slice(&second);
+            words[0][w] = avx2._mm256_permute2x128_si256::<0x20>(even, odd);
+            words[1][w] = avx2._mm256_permute2x128_si256::<0x31>(even, odd);
         }
+        // Four words of four blocks at a time, transposed into stream order: block `t`'s words
+        // `w..w + 4` at `8 t + w`.
+        for (half, words) in words.iter().enumerate() {
+            for first_word in [0, 4] {
+                let column =
+                    [words[first_word], words[first_word + 1], words[first_word + 2], words[first_word + 3]];
+                let rows = transpose(simd, column);
+                for (i, row) in rows.into_iter().enumerate() {
+                    let at = (4 * half + i) * 8 + first_word;
+                    out[at..at + 4].copy_from_slice(&pulp::cast::<__m256i, [u64; 4]>(row));
+                }
+            }
+        }
+    }
+
+    /// The transpose of four registers of four 64-bit numbers: `result[i][j] = a[j][i]`.
+    #[inline(always)]
+    fn transpose(simd: V3, a: [__m256i; 4]) -> [__m256i; 4] {
+        let avx2 = simd.avx2;
+        let (t0, t1) = (avx2._mm256_unpacklo_epi64(a[0], a[1]), avx2._mm256_unpackhi_epi64(a[0], a[1]));
+        let (t2, t3) = (avx2._mm256_unpacklo_epi64(a[2], a[3]), avx2._mm256_unpackhi_epi64(a[2], a[3]));
+        [
+            avx2._mm256_permute2x128_si256::<0x20>(t0, t2),
+            avx2._mm256_permute2x128_si256::<0x20>(t1, t3),
+            avx2._mm256_permute2x128_si256::<0x31>(t0, t2),
+            avx2._mm256_permute2x128_si256::<0x31>(t1, t3),
+        ]
     }
 }
 
@@ -184,23 +217,14 @@ mod tests {
             assert_eq!(at, u128::from(block) * BLOCK_WORDS as u128);
             let mut out = [0; CHUNK_WORDS];
             if !chunk(&key, block, &mut out) {
+                // Only where the processor lacks AVX2 (the words then come from the generator).
+                #[cfg(target_arch = "x86_64")]
+                assert!(pulp::x86::V3::try_new().is_none(), "AVX2 is present, yet no chunk");
                 return;
             }
-            for word in 0..CHUNK_WORDS {
-                assert_eq!(
-                    out[storage_index(word)],
-                    rng.next_u64(),
-                    "seed {seed}, block {block}, word {word}"
-                );
+            for (word, &computed) in out.iter().enumerate() {
+                assert_eq!(computed, rng.next_u64(), "seed {seed}, block {block}, word {word}");
             }
-        }
-    }
-
-    #[test]
-    fn storage_is_a_permutation() {
-        let mut seen = [false; CHUNK_WORDS];
-        for word in 0..CHUNK_WORDS {
-            assert!(!std::mem::replace(&mut seen[storage_index(word)], true));
         }
     }
 }

@@ -37,10 +37,9 @@ const GROUP_PRODUCT_LIMIT: u64 = 1 << 48;
 /// the generator is then moved past it: the words are those of `next_u64` calls, in order.
 #[derive(Debug, Clone)]
 struct Words {
-    /// The chunk, stored as [`keystream::storage_index`] says.
+    /// The chunk, in stream order.
     block: [u64; CHUNK_WORDS],
-    /// The next word of the chunk to hand out, counted in stream order (`CHUNK_WORDS`: none
-    /// left).
+    /// The next word of the chunk to hand out (`CHUNK_WORDS`: none left).
     next: usize,
 }
 
@@ -54,9 +53,10 @@ impl Words {
     fn next(&mut self, rng: &mut ChaCha8Rng) -> u64 {
         let mut next = self.next;
         if next >= CHUNK_WORDS {
-            next = self.refill(rng);
+            next = self.refill(rng) % CHUNK_WORDS;
         }
-        let word = self.block[keystream::storage_index(next) % CHUNK_WORDS];
+        // `next < CHUNK_WORDS` on both paths: no bounds check.
+        let word = self.block[next];
         self.next = next + 1;
         word
     }
@@ -80,8 +80,8 @@ impl Words {
             rng.set_word_pos(u128::from(after) * BLOCK);
             return (position % BLOCK) as usize / 2;
         }
-        for word in 0..CHUNK_WORDS {
-            self.block[keystream::storage_index(word)] = rng.next_u64();
+        for word in &mut self.block {
+            *word = rng.next_u64();
         }
         0
     }

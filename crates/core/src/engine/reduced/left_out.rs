@@ -238,9 +238,12 @@ pub(super) mod avx {
             avx._mm256_setr_pd(v[0][k[0]], v[1][k[1]], v[2][k[2]], v[3][k[3]])
         };
         let mut vk = gather(&v, k);
-        loop {
-            if *step == steps {
-                return Exit::Done;
+        // The counts in locals, so that they stay in registers (the draws may call out of
+        // line to refill their words), and back in `step` and `rounds` on exit.
+        let (mut taken, mut taken_rounds) = (*step, *rounds);
+        let exit = loop {
+            if taken == steps {
+                break Exit::Done;
             }
             let ca2 = avx._mm256_mul_pd(s.active, s.active);
             let r = avx._mm256_add_pd(avx._mm256_max_pd(s.norm_active, zero), s.norm_passive);
@@ -255,10 +258,10 @@ pub(super) mod avx {
                 avx._mm256_cmp_pd::<_CMP_GT_OQ>(member_factor, zero),
             );
             if avx._mm256_movemask_pd(positive) != 0b1111 {
-                return Exit::Refused;
+                break Exit::Refused;
             }
-            *step += 1;
-            *rounds += 1;
+            taken += 1;
+            taken_rounds += 1;
             let gamma2 = avx._mm256_mul_pd(gamma, gamma);
             let member2 = avx._mm256_mul_pd(member_factor, member_factor);
             s.norm_passive = avx._mm256_mul_pd(s.norm_passive, gamma2);
@@ -280,7 +283,7 @@ pub(super) mod avx {
             // The next step's draws (none after the stretch's last step), then this step's
             // values, then the next step's values: after the stores, as an index may come again.
             let this = *k;
-            let more = *step < steps;
+            let more = taken < steps;
             if more {
                 draw_all(&mut draws, &mut rngs, &bounds, drawn, k);
             }
@@ -310,10 +313,12 @@ pub(super) mod avx {
                     ),
                 ),
             );
-            if avx._mm256_movemask_pd(due) != 0 || *rounds >= rounds_to_fold {
-                return Exit::Due;
+            if avx._mm256_movemask_pd(due) != 0 || taken_rounds >= rounds_to_fold {
+                break Exit::Due;
             }
-        }
+        };
+        (*step, *rounds) = (taken, taken_rounds);
+        exit
     }
 
     #[inline(always)]
