@@ -76,10 +76,19 @@ enum ReproCommand {
     /// Write every full-size run of the given experiments from the cache of `--out` to
     /// SPECS/cache/ID.tar.gz, the committed archive a reproduction reads first (the same bytes
     /// for the same runs). Every run must be cached: run `cargo xtask repro --only ID` first.
+    /// With `--where`, only the runs of the grid points that match every condition, into
+    /// SPECS/cache/NAME.tar.gz (`--name`); a run two experiments share is read by both.
     Pack {
         /// Experiment ids.
         #[arg(required = true)]
         ids: Vec<String>,
+        /// Pack only the grid points whose FIELD is VALUE, e.g. `--where n=100 --where batch=99`;
+        /// FIELD is one of n, d, batch, neurons, eta, activation, schedule (repeat for several).
+        #[arg(long = "where", value_name = "FIELD=VALUE", value_parser = parse_condition)]
+        conditions: Vec<Condition>,
+        /// The archive's name (default: the experiment id); required with `--where`.
+        #[arg(long)]
+        name: Option<String>,
         /// The output folder whose cache holds the runs.
         #[arg(long, default_value = "target/repro")]
         out: PathBuf,
@@ -200,8 +209,8 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
         println!("merged {total} cached runs into {}", target.folder().display());
         return Ok(0);
     }
-    if let Some(ReproCommand::Pack { ids, out, specs }) = &args.command {
-        return pack(ids, out, specs);
+    if let Some(ReproCommand::Pack { ids, conditions, name, out, specs }) = &args.command {
+        return pack(ids, conditions, name.as_deref(), out, specs);
     }
     // Everything that can be refused is refused before any work: flags, specs, the folder.
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
@@ -234,17 +243,72 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
     }
 }
 
-/// `cargo xtask repro pack`: one archive an experiment.
-fn pack(ids: &[String], out: &std::path::Path, specs: &std::path::Path) -> Result<u8, String> {
-    let cache = FileCache::in_output(out);
-    for id in ids {
-        let plan = load_specs(specs, std::slice::from_ref(id))
-            .and_then(|specs| Plan::new(specs, false))
-            .map_err(|e| e.to_string())?;
-        let path = archive_folder(specs).join(format!("{id}{ARCHIVE_SUFFIX}"));
-        let runs = committed::pack(&plan, &cache, &path).map_err(|e| e.to_string())?;
-        println!("packed {runs} runs of {id} into {}", path.display());
+/// A condition of `cargo xtask repro pack --where`: a grid point's field and the value it must
+/// have, compared as the field prints.
+#[derive(Debug, Clone, PartialEq)]
+struct Condition {
+    field: &'static str,
+    value: String,
+}
+
+/// The fields `--where` can name.
+const CONDITION_FIELDS: [&str; 7] = ["n", "d", "batch", "neurons", "eta", "activation", "schedule"];
+
+fn parse_condition(text: &str) -> Result<Condition, String> {
+    let allowed = CONDITION_FIELDS.join(", ");
+    let (field, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("invalid --where {text}: use FIELD=VALUE, FIELD one of {allowed}"))?;
+    let field = CONDITION_FIELDS
+        .into_iter()
+        .find(|&f| f == field.trim())
+        .ok_or_else(|| format!("invalid --where field {field:?}: use one of {allowed}"))?;
+    Ok(Condition { field, value: value.trim().to_string() })
+}
+
+impl Condition {
+    fn holds(&self, config: &aesgd_core::RunConfig) -> bool {
+        let held = match self.field {
+            "n" => config.n.to_string(),
+            "d" => config.d.to_string(),
+            "batch" => config.batch.to_string(),
+            "neurons" => config.neurons.to_string(),
+            "eta" => config.eta.to_string(),
+            "activation" => config.activation.to_string(),
+            _ => config.schedule.to_string(),
+        };
+        held == self.value
     }
+}
+
+/// `cargo xtask repro pack`: one archive an experiment, or one archive of the grid points of
+/// the experiments that match `conditions`.
+fn pack(
+    ids: &[String],
+    conditions: &[Condition],
+    name: Option<&str>,
+    out: &std::path::Path,
+    specs: &std::path::Path,
+) -> Result<u8, String> {
+    let cache = FileCache::in_output(out);
+    let plan_of = |ids: &[String]| {
+        load_specs(specs, ids).and_then(|specs| Plan::new(specs, false)).map_err(|e| e.to_string())
+    };
+    let archive = |name: &str| archive_folder(specs).join(format!("{name}{ARCHIVE_SUFFIX}"));
+    if conditions.is_empty() && name.is_none() {
+        for id in ids {
+            let path = archive(id);
+            let runs = committed::pack(&plan_of(std::slice::from_ref(id))?, &cache, &path, &|_| true)
+                .map_err(|e| e.to_string())?;
+            println!("packed {runs} runs of {id} into {}", path.display());
+        }
+        return Ok(0);
+    }
+    let name = name.ok_or("--where needs --name, the archive's name")?;
+    let path = archive(name);
+    let keep = |config: &aesgd_core::RunConfig| conditions.iter().all(|c| c.holds(config));
+    let runs = committed::pack(&plan_of(ids)?, &cache, &path, &keep).map_err(|e| e.to_string())?;
+    println!("packed {runs} runs of {} into {}", ids.join(", "), path.display());
     Ok(0)
 }
 
@@ -358,6 +422,23 @@ mod tests {
         let error = parse(&["--shard", "1/2", "--check"]).expect_err("refused");
         assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
         assert!(parse(&["--shard", "1/2"]).is_ok());
+    }
+
+    #[test]
+    fn pack_conditions_name_a_known_field_and_select_by_its_printed_value() {
+        let condition = parse_condition("batch = 99").unwrap();
+        assert_eq!(condition, Condition { field: "batch", value: "99".into() });
+        let config = aesgd_core::RunConfig { n: 100, batch: 99, ..aesgd_core::RunConfig::default() };
+        assert!(condition.holds(&config));
+        assert!(!condition.holds(&aesgd_core::RunConfig { batch: 98, ..config.clone() }));
+        assert!(parse_condition("activation=relu").unwrap().holds(&config));
+        assert!(parse_condition("eta=0.1").unwrap().holds(&config));
+        let unknown = parse_condition("m=100").unwrap_err();
+        assert!(unknown.contains("\"m\"") && unknown.contains("n, d, batch"), "{unknown}");
+        assert!(parse_condition("n100").unwrap_err().contains("FIELD=VALUE"));
+        // A selection needs the archive's name.
+        let args = parse(&["pack", "claim1-convergence", "--where", "n=100"]).unwrap();
+        assert_eq!(execute(&args).unwrap_err(), "--where needs --name, the archive's name");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::cache::{FileCache, Lookup, parse_entry};
 use crate::error::ExperimentError;
 use crate::plan::{Job, Plan};
 use crate::record::Record;
+use aesgd_core::RunConfig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Read;
@@ -68,6 +69,8 @@ pub struct Imported {
     pub archives: Vec<PathBuf>,
     /// The records read, in archive order, one per key.
     pub records: Vec<Record>,
+    /// For each record, the index in `archives` of the archive it was read from.
+    pub sources: Vec<usize>,
     /// Members that the plan needed but that failed their checks: the member and why. Their
     /// runs are computed.
     pub unusable: Vec<(String, String)>,
@@ -77,6 +80,15 @@ impl Imported {
     /// The keys of the records read.
     pub fn keys(&self) -> BTreeSet<String> {
         self.records.iter().map(|r| r.key.clone()).collect()
+    }
+
+    /// The keys of the records read from each archive, in the order of `archives`.
+    pub fn keys_by_archive(&self) -> Vec<BTreeSet<String>> {
+        let mut keys = vec![BTreeSet::new(); self.archives.len()];
+        for (record, &source) in self.records.iter().zip(&self.sources) {
+            keys[source].insert(record.key.clone());
+        }
+        keys
     }
 }
 
@@ -105,7 +117,7 @@ pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Import
     let mut seen: BTreeSet<String> = BTreeSet::new();
     // The members left out, by key: one that another archive supplies is not left out.
     let mut left_out: Vec<(String, (String, String))> = Vec::new();
-    for archive in archives {
+    for (source, archive) in archives.iter().enumerate() {
         let broken = |reason: String| ExperimentError::CommittedArchive { path: archive.clone(), reason };
         let file = fs::File::open(archive).map_err(|e| ExperimentError::io("read", archive, e))?;
         let gzip = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
@@ -137,6 +149,7 @@ pub fn import(archives: &[PathBuf], plan: &Plan, todo: &[&Job]) -> Result<Import
                     None => {
                         seen.insert(key);
                         imported.records.push(*record);
+                        imported.sources.push(source);
                     }
                     Some(why) => left_out.push((key, (name, why))),
                 },
@@ -173,17 +186,20 @@ fn identity_mismatch(record: &Record, plan: &Plan, job: &Job) -> Option<String> 
     })
 }
 
-/// The imported runs to compute again: of each grid point with imported runs, the one of the
-/// lowest run index. The cheapest point of each experiment always; then the other points in
-/// order of their estimated cost, the cheapest first, as many as fit in `budget_nanos` of
-/// estimated CPU time in all.
+/// The imported runs to compute again, from the keys read from each archive (`by_archive`):
+/// of each grid point with imported runs, the one of the lowest run index. The cheapest point
+/// of each experiment always, and the cheapest point of each archive that those leave out (so
+/// that every archive has a run computed again, whatever its runs cost); then the other points
+/// in order of their estimated cost, the cheapest first, as many as fit in `budget_nanos` of
+/// estimated CPU time in all. A run is in the sample once.
 pub fn verification_sample<'p>(
     plan: &'p Plan,
-    imported: &BTreeSet<String>,
+    by_archive: &[BTreeSet<String>],
     budget_nanos: f64,
 ) -> Vec<&'p Job> {
+    let imported: BTreeSet<&str> = by_archive.iter().flatten().map(String::as_str).collect();
     let mut first_of_point: BTreeMap<(usize, usize), &Job> = BTreeMap::new();
-    for job in plan.jobs.iter().filter(|j| imported.contains(&j.key)) {
+    for job in plan.jobs.iter().filter(|j| imported.contains(j.key.as_str())) {
         let slot = first_of_point.entry((job.experiment, job.point)).or_insert(job);
         if job.run_index < slot.run_index {
             *slot = job;
@@ -196,22 +212,29 @@ pub fn verification_sample<'p>(
     costed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut spent = 0.0;
     let mut sample: Vec<&Job> = Vec::new();
+    let take = |cost: f64, job: &'p Job, sample: &mut Vec<&'p Job>, spent: &mut f64| {
+        if sample.iter().all(|s| s.key != job.key) {
+            *spent += cost;
+            sample.push(job);
+        }
+    };
     let mut experiments: BTreeSet<usize> = BTreeSet::new();
     for &(cost, job) in &costed {
         if experiments.insert(job.experiment) {
-            spent += cost;
-            sample.push(job);
+            take(cost, job, &mut sample, &mut spent);
+        }
+    }
+    for keys in by_archive {
+        let represented = sample.iter().any(|s| keys.contains(&s.key));
+        if let Some(&(cost, job)) = costed.iter().find(|(_, job)| !represented && keys.contains(&job.key)) {
+            take(cost, job, &mut sample, &mut spent);
         }
     }
     for &(cost, job) in &costed {
-        if sample.iter().any(|s| s.key == job.key) {
-            continue;
-        }
         if spent + cost > budget_nanos {
             break;
         }
-        spent += cost;
-        sample.push(job);
+        take(cost, job, &mut sample, &mut spent);
     }
     sample
 }
@@ -242,12 +265,26 @@ pub fn disagreement(committed: &Record, computed: &Record) -> Option<String> {
     Some("the records differ".into())
 }
 
-/// Writes an archive of every run of `plan` from `cache` to `path` (atomically): members
-/// `cache/<key>.json` in key order, each the cache's file unchanged, with fixed metadata, so that
-/// the same records give the same bytes. A run missing from the cache is an error naming it.
-/// Returns the number of runs.
-pub fn pack(plan: &Plan, cache: &FileCache, path: &Path) -> Result<usize, ExperimentError> {
-    let keys: BTreeSet<&str> = plan.jobs.iter().map(|j| j.key.as_str()).collect();
+/// Writes an archive of every run of `plan` whose configuration `keep` accepts, from `cache` to
+/// `path` (atomically): members `cache/<key>.json` in key order, each the cache's file
+/// unchanged, with fixed metadata, so that the same records give the same bytes. A run missing
+/// from the cache is an error naming it, and so is a selection of no run. Returns the number of
+/// runs.
+pub fn pack(
+    plan: &Plan,
+    cache: &FileCache,
+    path: &Path,
+    keep: &dyn Fn(&RunConfig) -> bool,
+) -> Result<usize, ExperimentError> {
+    let keys: BTreeSet<&str> =
+        plan.jobs.iter().filter(|j| keep(&plan.point_of(j).config)).map(|j| j.key.as_str()).collect();
+    if keys.is_empty() {
+        return Err(ExperimentError::Argument {
+            name: "runs to pack",
+            value: "none".into(),
+            allowed: "a selection of at least one run of the experiments".into(),
+        });
+    }
     let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let mut builder = tar::Builder::new(gzip);
     let written = |e: std::io::Error| ExperimentError::io("write", path, e);
@@ -316,13 +353,36 @@ mod tests {
         let imported: BTreeSet<String> =
             plan.jobs.iter().filter(|j| j.run_index > 0).map(|j| j.key.clone()).collect();
         let picked = |budget: f64| -> Vec<(usize, u64)> {
-            verification_sample(&plan, &imported, budget).iter().map(|j| (j.point, j.run_index)).collect()
+            verification_sample(&plan, std::slice::from_ref(&imported), budget)
+                .iter()
+                .map(|j| (j.point, j.run_index))
+                .collect()
         };
         assert_eq!(picked(f64::INFINITY), vec![(0, 1), (1, 1)]);
         assert_eq!(picked(cost(0) + cost(1) / 2.0), vec![(0, 1)]);
         // The cheapest point is computed again whatever the budget.
         assert_eq!(picked(0.0), vec![(0, 1)]);
-        assert!(verification_sample(&plan, &BTreeSet::new(), f64::INFINITY).is_empty());
+        assert!(verification_sample(&plan, &[], f64::INFINITY).is_empty());
+    }
+
+    #[test]
+    fn the_sample_holds_a_run_of_every_archive_whatever_the_budget() {
+        // One archive holds the cheap point's runs, the other the dear point's: with no budget
+        // the dear point is still computed again, once, because its archive would go unchecked.
+        let plan = plan();
+        let of_point = |point: usize| -> BTreeSet<String> {
+            plan.jobs.iter().filter(|j| j.point == point).map(|j| j.key.clone()).collect()
+        };
+        let picked = |by_archive: &[BTreeSet<String>]| -> Vec<(usize, u64)> {
+            verification_sample(&plan, by_archive, 0.0).iter().map(|j| (j.point, j.run_index)).collect()
+        };
+        assert_eq!(picked(&[of_point(0), of_point(1)]), vec![(0, 0), (1, 0)]);
+        assert_eq!(picked(&[of_point(1), of_point(0)]), vec![(0, 0), (1, 0)]);
+        // One archive of both points: its cheapest point stands for it.
+        let both: BTreeSet<String> = of_point(0).union(&of_point(1)).cloned().collect();
+        assert_eq!(picked(std::slice::from_ref(&both)), vec![(0, 0)]);
+        // A run two archives hold is computed once.
+        assert_eq!(picked(&[both.clone(), both]), vec![(0, 0)]);
     }
 
     #[test]
@@ -337,7 +397,7 @@ mod tests {
         });
         let plan = Plan::new(specs.to_vec(), false).unwrap();
         let all: BTreeSet<String> = plan.jobs.iter().map(|j| j.key.clone()).collect();
-        let picked: Vec<(usize, usize, u64)> = verification_sample(&plan, &all, 0.0)
+        let picked: Vec<(usize, usize, u64)> = verification_sample(&plan, std::slice::from_ref(&all), 0.0)
             .iter()
             .map(|j| (j.experiment, j.point, j.run_index))
             .collect();

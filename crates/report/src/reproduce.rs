@@ -191,7 +191,7 @@ fn use_committed(
         // The archives hold none of the runs to do: nothing to say.
         return Ok(CommittedUse::default());
     }
-    let sample = verification_sample(plan, &imported.keys(), VERIFICATION_BUDGET_NANOS);
+    let sample = verification_sample(plan, &imported.keys_by_archive(), VERIFICATION_BUDGET_NANOS);
     events.committed(&imported, sample.len());
     let computed = MemoryCache::new();
     run_jobs(pool, plan, &sample, &computed, &|_| {}, interrupt)?;

@@ -7,6 +7,7 @@ use aesgd_core::run::Interrupt;
 use aesgd_experiment::committed::{Imported, archive_folder, pack};
 use aesgd_experiment::{ExperimentError, FileCache, Lookup, Plan, RunCache, load_specs};
 use aesgd_report::{ReportError, Reproduction, ReproductionEvents, ReproductionOptions, reproduce};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -116,7 +117,7 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
     // Packing twice gives the same bytes: the archive changes only when a record does.
     let archive = archive_folder(&specs).join("small.tar.gz");
     let cache = FileCache::in_output(&root.join("computed"));
-    assert_eq!(pack(&plan(&specs), &cache, &archive).unwrap(), 12);
+    assert_eq!(pack(&plan(&specs), &cache, &archive, &|_| true).unwrap(), 12);
     let first = fs::read(&archive).unwrap();
     // The same records in files of other times (copies are new files) give the same bytes.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -126,8 +127,17 @@ fn runs_read_from_an_archive_give_the_report_that_computing_them_gives() {
         fs::copy(cache.file(&key), copy.file(&key)).unwrap();
     }
     let again = root.join("again.tar.gz");
-    pack(&plan(&specs), &copy, &again).unwrap();
+    pack(&plan(&specs), &copy, &again, &|_| true).unwrap();
     assert_eq!(fs::read(&again).unwrap(), first);
+    // A selection packs only the runs of its points, and a selection of none is refused.
+    let some = root.join("some.tar.gz");
+    let batches: BTreeSet<usize> =
+        plan(&specs).experiments[0].points.iter().map(|p| p.config.batch).collect();
+    let first_batch = *batches.first().unwrap();
+    let selected = pack(&plan(&specs), &cache, &some, &|c| c.batch == first_batch).unwrap();
+    assert!(selected > 0 && selected < 12, "{selected} of 12");
+    assert!(pack(&plan(&specs), &cache, &root.join("none.tar.gz"), &|_| false).is_err());
+    assert!(!root.join("none.tar.gz").exists());
 
     let (result, seen) = run(&specs, &root.join("read"), true);
     // All 12 read, none left out; one run of each of the 4 grid points (tiny runs, well within
