@@ -189,9 +189,10 @@ fn identity_mismatch(record: &Record, plan: &Plan, job: &Job) -> Option<String> 
 /// The imported runs to compute again, from the keys read from each archive (`by_archive`):
 /// of each grid point with imported runs, the one of the lowest run index. The cheapest point
 /// of each experiment always, and the cheapest point of each archive that those leave out (so
-/// that every archive has a run computed again, whatever its runs cost); then the other points
-/// in order of their estimated cost, the cheapest first, as many as fit in `budget_nanos` of
-/// estimated CPU time in all. A run is in the sample once.
+/// that every archive has a run computed again, whatever its runs cost, and not counted against
+/// the budget); then the other points in order of their estimated cost, the cheapest first, as
+/// many as fit in `budget_nanos` of estimated CPU time with the experiments' cheapest points. A
+/// run is in the sample once.
 pub fn verification_sample<'p>(
     plan: &'p Plan,
     by_archive: &[BTreeSet<String>],
@@ -224,10 +225,12 @@ pub fn verification_sample<'p>(
             take(cost, job, &mut sample, &mut spent);
         }
     }
+    // An archive's own run does not count against the budget: the budget is for the points
+    // beyond those that must be checked.
     for keys in by_archive {
         let represented = sample.iter().any(|s| keys.contains(&s.key));
-        if let Some(&(cost, job)) = costed.iter().find(|(_, job)| !represented && keys.contains(&job.key)) {
-            take(cost, job, &mut sample, &mut spent);
+        if let Some(&(_, job)) = costed.iter().find(|(_, job)| !represented && keys.contains(&job.key)) {
+            take(0.0, job, &mut sample, &mut spent);
         }
     }
     for &(cost, job) in &costed {
@@ -383,6 +386,28 @@ mod tests {
         assert_eq!(picked(std::slice::from_ref(&both)), vec![(0, 0)]);
         // A run two archives hold is computed once.
         assert_eq!(picked(&[both.clone(), both]), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn an_archives_own_run_leaves_the_budget_to_the_other_points() {
+        // Points b = 1, 2, 19; one archive holds b = 19, the other b = 1 and 2. With a budget of
+        // the two cheap points, b = 2 is still checked: b = 19 does not count against it.
+        let text = "id = \"w\"\nkind = \"claim\"\ntitle = \"t\"\nstatement = \"s\"\n[sweep]\nactivation = [\"relu\"]\nn = [20]\nbatch = [1, 2, 19]\neta = [0.1]\nseeds = 2\nmax_steps = 100000000";
+        let plan =
+            Plan::new(vec![crate::spec::parse(Path::new("repro/w.toml"), text).unwrap()], false).unwrap();
+        let batch_of = |job: &Job| plan.point_of(job).config.batch;
+        let of_batches = |batches: &[usize]| -> BTreeSet<String> {
+            plan.jobs.iter().filter(|j| batches.contains(&batch_of(j))).map(|j| j.key.clone()).collect()
+        };
+        let cost = |batch: usize| {
+            let point = plan.experiments[0].points.iter().find(|p| p.config.batch == batch).unwrap();
+            crate::cost::estimated_run_nanos(&point.config)
+        };
+        assert!(cost(19) > cost(1) + cost(2), "b = 19 is the dear point");
+        let sample = verification_sample(&plan, &[of_batches(&[19]), of_batches(&[1, 2])], cost(1) + cost(2));
+        let mut batches: Vec<usize> = sample.iter().map(|j| batch_of(j)).collect();
+        batches.sort_unstable();
+        assert_eq!(batches, vec![1, 2, 19]);
     }
 
     #[test]
