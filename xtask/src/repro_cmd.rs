@@ -55,9 +55,9 @@ pub struct ReproArgs {
     specs: PathBuf,
     /// Compute every run: do not read the runs the cache lacks from the committed archives in
     /// SPECS/cache (by default they are read, each checked by its SHA-256, its key and its run,
-    /// and a sample of them, one run of the cheapest grid point of each experiment and of other
-    /// points up to about 20 s of CPU, is computed again and must agree). `--quick` and
-    /// `--fresh` never read them.
+    /// and a sample of them, one run of the cheapest grid point of each experiment and of each
+    /// archive, and of other points up to about 20 s of CPU, is computed again and must agree).
+    /// `--quick` and `--fresh` never read them.
     #[arg(long)]
     no_committed: bool,
 }
@@ -243,41 +243,67 @@ pub fn execute(args: &ReproArgs) -> Result<u8, String> {
     }
 }
 
+/// A grid point's field that `cargo xtask repro pack --where` can name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ConditionField {
+    N,
+    D,
+    Batch,
+    Neurons,
+    Eta,
+    Activation,
+    Schedule,
+}
+
+impl ConditionField {
+    /// Every field, with its name on the command line.
+    const ALL: [(&'static str, Self); 7] = [
+        ("n", Self::N),
+        ("d", Self::D),
+        ("batch", Self::Batch),
+        ("neurons", Self::Neurons),
+        ("eta", Self::Eta),
+        ("activation", Self::Activation),
+        ("schedule", Self::Schedule),
+    ];
+
+    /// The field of `config`, as it prints.
+    fn of(self, config: &aesgd_core::RunConfig) -> String {
+        match self {
+            Self::N => config.n.to_string(),
+            Self::D => config.d.to_string(),
+            Self::Batch => config.batch.to_string(),
+            Self::Neurons => config.neurons.to_string(),
+            Self::Eta => config.eta.to_string(),
+            Self::Activation => config.activation.to_string(),
+            Self::Schedule => config.schedule.to_string(),
+        }
+    }
+}
+
 /// A condition of `cargo xtask repro pack --where`: a grid point's field and the value it must
 /// have, compared as the field prints.
 #[derive(Debug, Clone, PartialEq)]
 struct Condition {
-    field: &'static str,
+    field: ConditionField,
     value: String,
 }
 
-/// The fields `--where` can name.
-const CONDITION_FIELDS: [&str; 7] = ["n", "d", "batch", "neurons", "eta", "activation", "schedule"];
-
 fn parse_condition(text: &str) -> Result<Condition, String> {
-    let allowed = CONDITION_FIELDS.join(", ");
+    let allowed = ConditionField::ALL.map(|(name, _)| name).join(", ");
     let (field, value) = text
         .split_once('=')
         .ok_or_else(|| format!("invalid --where {text}: use FIELD=VALUE, FIELD one of {allowed}"))?;
-    let field = CONDITION_FIELDS
+    let (_, field) = ConditionField::ALL
         .into_iter()
-        .find(|&f| f == field.trim())
+        .find(|&(name, _)| name == field.trim())
         .ok_or_else(|| format!("invalid --where field {field:?}: use one of {allowed}"))?;
     Ok(Condition { field, value: value.trim().to_string() })
 }
 
 impl Condition {
     fn holds(&self, config: &aesgd_core::RunConfig) -> bool {
-        let held = match self.field {
-            "n" => config.n.to_string(),
-            "d" => config.d.to_string(),
-            "batch" => config.batch.to_string(),
-            "neurons" => config.neurons.to_string(),
-            "eta" => config.eta.to_string(),
-            "activation" => config.activation.to_string(),
-            _ => config.schedule.to_string(),
-        };
-        held == self.value
+        self.field.of(config) == self.value
     }
 }
 
@@ -427,7 +453,7 @@ mod tests {
     #[test]
     fn pack_conditions_name_a_known_field_and_select_by_its_printed_value() {
         let condition = parse_condition("batch = 99").unwrap();
-        assert_eq!(condition, Condition { field: "batch", value: "99".into() });
+        assert_eq!(condition, Condition { field: ConditionField::Batch, value: "99".into() });
         let config = aesgd_core::RunConfig { n: 100, batch: 99, ..aesgd_core::RunConfig::default() };
         assert!(condition.holds(&config));
         assert!(!condition.holds(&aesgd_core::RunConfig { batch: 98, ..config.clone() }));

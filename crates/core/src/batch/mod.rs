@@ -339,23 +339,18 @@ impl LeavesOneOut for LeftOut<'_> {
 /// The batches of the Cyclic schedule with `b = n - 1`: [`BatchSampler::cyclic_left_out`].
 ///
 /// It draws nothing: a batch's "number" is the window's end before the batch is made, so that
-/// `undo` can put it back. The index left out is the one after the window, as in the batch of
-/// [`BatchSampler::next`], and so are the members.
+/// `undo` can put it back. The window moves as [`Arrangement::next_cyclic_window`] moves it, and
+/// the index left out is the one after the window, the complement of [`Arrangement::batch`].
 pub(crate) struct CyclicLeftOut<'s> {
-    /// The end of the current window (see [`Arrangement::position`]).
-    position: &'s mut usize,
-    /// `0..n` twice.
-    order: &'s [usize],
-    n: usize,
+    arrangement: &'s mut Arrangement,
 }
 
 impl LeavesOneOut for CyclicLeftOut<'_> {
     type Bound = ();
 
     #[inline(always)]
-    fn draw(&mut self, _rng: &mut ChaCha8Rng) -> u32 {
-        // `position < 2 n` and `n < 2^32` (validated): no truncation.
-        *self.position as u32
+    fn draw(&mut self, rng: &mut ChaCha8Rng) -> u32 {
+        self.draw_new((), rng)
     }
 
     #[inline(always)]
@@ -363,32 +358,33 @@ impl LeavesOneOut for CyclicLeftOut<'_> {
 
     #[inline(always)]
     fn draw_new(&mut self, (): (), _rng: &mut ChaCha8Rng) -> u32 {
-        *self.position as u32
+        // `position < 2 n` and `n < 2^32` (validated): no truncation.
+        self.arrangement.position as u32
     }
 
     #[inline(always)]
     fn apply(&mut self, _drawn: u32) -> usize {
-        // `Arrangement::next_cyclic_window` with `b = n - 1`, then the complement of
-        // `Arrangement::batch`: `order[position..position + n - b]`, one index.
-        let n = self.n;
-        let mut position = *self.position;
-        if position >= n {
-            position -= n;
-        }
-        position += n - 1;
-        *self.position = position;
-        self.order[position]
+        let Arrangement { position, order, n, b, .. } = &mut *self.arrangement;
+        *position = cyclic_window_end(*position, *n, *b);
+        // The complement of the window, `order[position..position + n - b]`: one index.
+        order[*position]
     }
 
     fn undo(&mut self, drawn: u32) {
-        *self.position = drawn as usize;
+        self.arrangement.position = drawn as usize;
     }
 
     #[inline(always)]
     fn members(&self) -> &[usize] {
-        let end = *self.position;
-        &self.order[end + 1 - self.n..end]
+        self.arrangement.batch().members
     }
+}
+
+/// The end of the cyclic window of size `b` after the one that ends at `position` (at most
+/// `n + b`, so that `0..n` twice holds the window whole).
+#[inline(always)]
+fn cyclic_window_end(position: usize, n: usize, b: usize) -> usize {
+    (if position >= n { position - n } else { position }) + b
 }
 
 impl BatchSampler {
@@ -407,8 +403,7 @@ impl BatchSampler {
     /// with `b = n - 1 >= 2`.
     pub(crate) fn cyclic_left_out(&mut self) -> Option<CyclicLeftOut<'_>> {
         let cyclic = self.leaves_one_out() && self.arrangement.schedule == Schedule::Cyclic;
-        let Arrangement { position, order, n, .. } = &mut self.arrangement;
-        cyclic.then(|| CyclicLeftOut { position, order, n: *n })
+        cyclic.then_some(CyclicLeftOut { arrangement: &mut self.arrangement })
     }
 
     /// Whether [`BatchSampler::left_out`] or [`BatchSampler::cyclic_left_out`] gives a sampler
@@ -493,10 +488,7 @@ impl Arrangement {
 
     #[inline(never)]
     fn next_cyclic_window(&mut self) {
-        if self.position >= self.n {
-            self.position -= self.n;
-        }
-        self.position += self.b;
+        self.position = cyclic_window_end(self.position, self.n, self.b);
     }
 
     /// The current batch.

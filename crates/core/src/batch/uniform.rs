@@ -16,8 +16,9 @@
 //! in order, one per group, so the indices depend only on that stream and the bounds. The
 //! words are fetched [`CHUNK_WORDS`] at a time ([`Words`], computed by the private `keystream`
 //! module), the same words as one `next_u64` call each (tested), so the generator runs ahead of
-//! the draws by less than a chunk: a plan owns the rest of its generator's stream. Bounds are at least 1 and below
-//! `2^32` (the sizes are validated). This module draws indices and nothing else.
+//! the draws by less than a chunk: a plan owns the rest of its generator's stream. Bounds are
+//! at least 1 and below `2^32` (the sizes are validated). This module draws indices and nothing
+//! else.
 
 use super::keystream::{self, CHUNK_WORDS};
 use rand::Rng;

@@ -112,7 +112,7 @@ pub(crate) fn decide(
     standing: impl FnOnce() -> Standing,
 ) -> Option<Outcome> {
     let absolute = stationarity <= grad_tol;
-    let relative = norm_sq >= RELATIVE_MIN_NORM_SQ && stationarity <= grad_tol * norm_sq.sqrt();
+    let relative = relative_tolerance(norm_sq, grad_tol).is_some_and(|tol| stationarity <= tol);
     if !(absolute || relative) {
         return None;
     }
@@ -124,11 +124,16 @@ pub(crate) fn decide(
     }
 }
 
+/// The tolerance of [`decide`]'s relative test, `grad_tol ||w||`, where the test is made: at a
+/// squared norm `norm_sq` of at least [`RELATIVE_MIN_NORM_SQ`] (never at NaN).
+fn relative_tolerance(norm_sq: f64, grad_tol: f64) -> Option<f64> {
+    (norm_sq >= RELATIVE_MIN_NORM_SQ).then(|| grad_tol * norm_sq.sqrt())
+}
+
 /// The largest stationarity measure at which [`decide`] may end a run whose iterate has squared
-/// norm `norm_sq`: above it both of its tests fail, whatever the measure is. NaN when
-/// `norm_sq` is NaN.
+/// norm `norm_sq`: above it both of its tests fail, whatever the measure is.
 fn deciding_floor(norm_sq: f64, grad_tol: f64) -> f64 {
-    if norm_sq >= RELATIVE_MIN_NORM_SQ { grad_tol.max(grad_tol * norm_sq.sqrt()) } else { grad_tol }
+    relative_tolerance(norm_sq, grad_tol).map_or(grad_tol, |tol| grad_tol.max(tol))
 }
 
 /// The stopping rule of a run (from a validated config: both counts at least 1).
@@ -233,7 +238,7 @@ impl<'i> Controller<'i> {
             // the budget or one whose test passes, where the measure is at most the floor and
             // so exact.
             let floor = deciding_floor(norm_sq, grad_tol);
-            self.stationarity = if self.exact_checks || step == max_steps || floor.is_nan() {
+            self.stationarity = if self.exact_checks || step == max_steps {
                 problem.stationarity()
             } else {
                 problem.stationarity_unless_above(floor)
